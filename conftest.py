@@ -1,0 +1,9 @@
+"""Root conftest: the suite's fixtures live in fixtures/, wired in as a plugin."""
+import os
+
+# Ryuk, testcontainers' reaper, is an image and cannot be pulled here; the
+# suite removes its own containers (fixtures/docker_cluster.py). Set before
+# testcontainers reads its configuration.
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+pytest_plugins = ["fixtures.plugin"]
