@@ -1,0 +1,124 @@
+"""Homework steps 1-6: three Spilo nodes on one etcd form a cluster.
+
+What the homework looked at by hand (etcd's keys, the REST API, `patronictl
+list`, psql to the master) is checked here from the system itself.
+"""
+import json
+
+import pytest
+
+pytestmark = [pytest.mark.order(1), pytest.mark.cluster]
+
+
+def test_cluster_has_one_leader_and_streaming_replicas_on_one_timeline(cluster):
+    """Step 3-4: all nodes joined one cluster through etcd (REST /cluster)."""
+    members = cluster.members()
+    names = sorted(m["name"] for m in members)
+    assert names == sorted(cluster.member_names()), f"/cluster lists {names}"
+    roles = sorted(m["role"] for m in members)
+    assert roles.count("leader") == 1, f"roles: {roles}"
+    replicas = [m for m in members if m["role"] != "leader"]
+    assert len(replicas) == len(members) - 1
+    assert all(m["state"] == "streaming" for m in replicas), members
+    timelines = {m["timeline"] for m in members}
+    assert len(timelines) == 1, f"members on timelines {timelines}"
+
+
+def test_etcd_holds_members_leader_config_and_initialize(cluster):
+    """Step 5: what Patroni keeps in etcd under /service/<scope>/ (read with etcd3)."""
+    prefix = cluster.dcs_prefix()
+    client = cluster.etcd()
+    try:
+        keys = {meta.key.decode()[len(prefix):]: value.decode()
+                for value, meta in client.get_prefix(prefix)}
+    finally:
+        client.close()
+
+    for name in cluster.member_names():
+        assert f"members/{name}" in keys, f"no members/{name} under {prefix}: {sorted(keys)}"
+        member = json.loads(keys[f"members/{name}"])
+        for field in ("conn_url", "api_url", "role", "state"):
+            assert field in member, f"members/{name} lacks {field}: {member}"
+
+    assert keys.get("leader") == cluster.leader(), \
+        f"etcd leader key {keys.get('leader')!r}, REST leader {cluster.leader()!r}"
+    assert keys.get("initialize"), "no initialize key (the cluster's system identifier)"
+
+    dcs_config = json.loads(keys["config"])
+    in_force = cluster.rest(cluster.leader(), "/config").json()
+    for field in ("ttl", "loop_wait"):
+        assert dcs_config[field] == in_force[field], (field, dcs_config, in_force)
+    settings = getattr(cluster, "settings", None)
+    if settings is not None:  # the suite started this cluster: its timings are what it asked for
+        assert (dcs_config["ttl"], dcs_config["loop_wait"]) == \
+            (settings.timings.ttl, settings.timings.loop_wait)
+
+
+def test_primary_endpoint_answers_200_on_leader_only(cluster):
+    """Step 6: GET /primary is 200 on the leader, 503 on the replicas; /replica the reverse."""
+    leader = cluster.leader()
+    for name in cluster.member_names():
+        primary = cluster.rest(name, "/primary").status_code
+        replica = cluster.rest(name, "/replica").status_code
+        if name == leader:
+            assert (primary, replica) == (200, 503), f"{name} (leader): /primary {primary}, " \
+                                                     f"/replica {replica}"
+        else:
+            assert (primary, replica) == (503, 200), f"{name} (replica): /primary {primary}, " \
+                                                     f"/replica {replica}"
+
+
+def test_patroni_endpoint_reports_role_state_timeline_version_and_scope(cluster):
+    """Step 6: GET /patroni on each member describes that member."""
+    leader = cluster.leader()
+    timelines = set()
+    for name in cluster.member_names():
+        status = cluster.rest(name, "/patroni").json()
+        expected_role = "primary" if name == leader else "replica"
+        assert status["role"] == expected_role, f"{name}: {status}"
+        assert status["state"] in ("running", "streaming"), f"{name}: {status}"
+        assert status["server_version"] >= 100000, f"{name}: {status}"
+        assert status["patroni"]["scope"] == cluster.scope, f"{name}: {status}"
+        assert status["patroni"]["name"] == name, f"{name}: {status}"
+        timelines.add(status["timeline"])
+    assert len(timelines) == 1, f"timelines {timelines}"
+
+
+def test_patronictl_list_inside_a_node_shows_every_member_and_the_leader(cluster):
+    """Step 10's tool: `patronictl list` run inside a node, as in the homework."""
+    table = cluster.patronictl("list")
+    assert table.exit_code == 0, table.output
+    for name in cluster.member_names():
+        assert name in table.output, f"{name} missing from:\n{table.output}"
+
+    listing = cluster.patronictl("list", "-f", "json")
+    assert listing.exit_code == 0, listing.output
+    rows = json.loads(listing.output)
+    assert sorted(r["Member"] for r in rows) == sorted(cluster.member_names()), rows
+    leaders = [r["Member"] for r in rows if r["Role"] == "Leader"]
+    assert leaders == [cluster.leader()], rows
+
+
+def test_sql_over_ssl_only_the_leader_is_not_in_recovery(cluster):
+    """Step 9: connecting to each node from the host (SSL, as Spilo's pg_hba requires)."""
+    leader = cluster.leader()
+    for name in cluster.member_names():
+        in_recovery, ssl = cluster.sql(
+            name, "SELECT pg_is_in_recovery(), ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+        )[0]
+        assert ssl, f"{name}: connection is not encrypted"
+        assert in_recovery == (name != leader), \
+            f"{name}: pg_is_in_recovery() = {in_recovery}, leader is {leader}"
+
+
+def test_remote_clients_without_ssl_are_rejected(cluster):
+    """Spilo's pg_hba: `hostnossl all all all reject` for clients from outside the node."""
+    import psycopg
+
+    leader = cluster.leader()
+    endpoint = cluster.pg_endpoint(leader)
+    with pytest.raises(psycopg.OperationalError, match="pg_hba.conf rejects connection"):
+        psycopg.connect(host=endpoint.host, port=endpoint.port, dbname="postgres",
+                        user=cluster.credentials.superuser,
+                        password=cluster.credentials.superuser_password,
+                        sslmode="disable", connect_timeout=5).close()
