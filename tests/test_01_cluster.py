@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-pytestmark = [pytest.mark.order(1), pytest.mark.cluster]
+pytestmark = [pytest.mark.order(1), pytest.mark.cluster,
+              pytest.mark.homework("1-6, 9: three Spilo nodes on one etcd form a cluster")]
 
 
 def test_cluster_has_one_leader_and_streaming_replicas_on_one_timeline(cluster):

@@ -1,0 +1,97 @@
+"""Homework step 10: a manual failover with `patronictl failover`, run inside a node."""
+import time
+
+import psycopg.errors
+import pytest
+
+pytestmark = [pytest.mark.order(3), pytest.mark.cluster, pytest.mark.destructive,
+              pytest.mark.homework("10: failover with patronictl")]
+
+ROWS = 100
+
+
+@pytest.fixture(scope="module")
+def failover(healthy_cluster):
+    """Write rows, then `patronictl failover --candidate <replica> --force` inside the leader."""
+    cluster = healthy_cluster
+    old_leader = cluster.leader()
+    candidate = cluster.replicas()[0]
+    timelines_before = cluster.timelines()
+    with cluster.connect(old_leader) as conn:
+        conn.execute("DROP TABLE IF EXISTS failover_rows")
+        conn.execute("CREATE TABLE failover_rows (id int PRIMARY KEY)")
+        for i in range(ROWS):  # one transaction each, every one acknowledged before the failover
+            conn.execute("INSERT INTO failover_rows VALUES (%s)", (i,))
+
+    started = time.monotonic()
+    result = cluster.patronictl("failover", "--candidate", candidate, "--force",
+                                member=old_leader)
+    cluster.wait_for_leader(candidate, timeout=120)
+    promoted_after = time.monotonic() - started
+    return {"old_leader": old_leader, "candidate": candidate, "result": result,
+            "timelines_before": timelines_before, "promoted_after": promoted_after,
+            "started": started}
+
+
+def test_step10_patronictl_failover_promotes_the_candidate(healthy_cluster, failover,
+                                                           record_property):
+    """patronictl reports success and the candidate holds the leader lock."""
+    result = failover["result"]
+    assert result.exit_code == 0, result.output
+    assert f'Successfully failed over to "{failover["candidate"]}"' in result.output, result.output
+    assert healthy_cluster.leader() == failover["candidate"]
+    record_property("failover_seconds", round(failover["promoted_after"], 2))
+
+
+def test_step10_old_leader_rejoins_as_a_streaming_replica(healthy_cluster, failover,
+                                                          record_property):
+    """The old leader follows the new one (pg_rewind where needed) and streams on the new timeline."""
+    new_timeline = failover["timelines_before"][failover["old_leader"]] + 1
+    healthy_cluster.wait_streaming(failover["old_leader"], timeline=new_timeline, timeout=120)
+    record_property("old_leader_streaming_after_seconds",
+                    round(time.monotonic() - failover["started"], 2))
+
+
+def test_step10_timeline_rises_by_exactly_one_on_every_member(healthy_cluster, failover):
+    """Every member ends on the timeline after the one it was on."""
+    before = failover["timelines_before"]
+    expected = {name: tl + 1 for name, tl in before.items()}
+
+    def probe():
+        now = healthy_cluster.timelines()
+        return now == expected, now
+
+    healthy_cluster.wait_for(f"timelines {expected}", probe, timeout=120)
+
+
+def test_step10_history_records_the_switch(healthy_cluster, failover):
+    """GET /history on the new leader ends with the switch away from the old timeline."""
+    history = healthy_cluster.rest(failover["candidate"], "/history").json()
+    assert history, "empty /history after a failover"
+    timeline, _lsn, _reason, _when, *new_leader = history[-1]
+    assert timeline == failover["timelines_before"][failover["old_leader"]], history
+    if new_leader:  # Patroni records the new leader's name alongside
+        assert new_leader[0] == failover["candidate"], history
+
+
+def test_step10_old_leader_serves_reads_and_refuses_writes(healthy_cluster, failover):
+    """Connected to directly, the old leader answers reads and is read-only now."""
+    cluster = healthy_cluster
+    old = failover["old_leader"]
+    cluster.wait_streaming(old, timeout=120)
+
+    def probe():
+        count = cluster.sql(old, "SELECT count(*) FROM failover_rows")[0][0]
+        return count == ROWS, count
+
+    cluster.wait_for(f"{old} to serve the {ROWS} rows", probe, timeout=60)
+    with cluster.connect(old) as conn:
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            conn.execute("INSERT INTO failover_rows VALUES (-1)")
+
+
+def test_step10_no_row_written_before_the_failover_is_lost(healthy_cluster, failover):
+    """Every acknowledged row is on the new leader."""
+    ids = {r[0] for r in healthy_cluster.sql(failover["candidate"], "SELECT id FROM failover_rows")}
+    missing = sorted(set(range(ROWS)) - ids)
+    assert not missing, f"lost rows after failover: {missing[:20]}"

@@ -1,0 +1,67 @@
+"""Homework step 11: a switchover over Patroni's REST API, with the homework's refusals first."""
+import time
+
+import pytest
+
+pytestmark = [pytest.mark.order(4), pytest.mark.cluster, pytest.mark.destructive,
+              pytest.mark.homework("11: switchover through the REST API")]
+
+
+@pytest.fixture(scope="module")
+def start(healthy_cluster):
+    """Roles and timelines before any switchover of this module."""
+    return {"leader": healthy_cluster.leader(), "replicas": healthy_cluster.replicas(),
+            "timelines": healthy_cluster.timelines()}
+
+
+def assert_unchanged(cluster, start):
+    assert cluster.leader() == start["leader"]
+    assert cluster.timelines() == start["timelines"]
+    assert cluster.health_problems() == []
+
+
+def test_step11_switchover_naming_only_a_candidate_is_refused(healthy_cluster, start):
+    """POST /switchover {"candidate"} answers 400: a switchover needs the current leader named."""
+    response = healthy_cluster.rest(start["leader"], "/switchover", method="POST",
+                                    json_body={"candidate": start["replicas"][0]})
+    assert response.status_code == 400, response.text
+    assert "Switchover could be performed only from a specific leader" in response.text
+    assert_unchanged(healthy_cluster, start)
+
+
+def test_step11_switchover_naming_the_wrong_leader_is_refused(healthy_cluster, start):
+    """POST /switchover {"leader": a replica} answers 412: leader name does not match."""
+    response = healthy_cluster.rest(start["leader"], "/switchover", method="POST",
+                                    json_body={"leader": start["replicas"][0]})
+    assert response.status_code == 412, response.text
+    assert "leader name does not match" in response.text
+    assert_unchanged(healthy_cluster, start)
+
+
+def switch(cluster, leader, candidate, record_property, figure):
+    timeline = cluster.timelines()[leader]
+    started = time.monotonic()
+    response = cluster.switchover(leader, candidate)
+    assert response.status_code == 200, response.text
+    assert f'Successfully switched over to "{candidate}"' in response.text
+    cluster.wait_for_leader(candidate, timeout=120)
+    record_property(f"{figure}_seconds", round(time.monotonic() - started, 2))
+    cluster.wait_streaming(leader, timeline=timeline + 1, timeout=120)
+    record_property(f"{figure}_old_leader_streaming_after_seconds",
+                    round(time.monotonic() - started, 2))
+    assert cluster.timelines() == {name: timeline + 1 for name in cluster.member_names()}
+
+
+def test_step11_switchover_with_leader_and_candidate_succeeds(healthy_cluster, start,
+                                                              record_property):
+    """200, the candidate leads, the timeline rises by one, the old leader streams again."""
+    switch(healthy_cluster, start["leader"], start["replicas"][0], record_property, "switchover")
+
+
+def test_step11_switch_back_to_the_original_leader(healthy_cluster, start, record_property):
+    """The same call in reverse returns the lock to the leader the module started with."""
+    current = healthy_cluster.leader()
+    if current == start["leader"]:
+        pytest.fail("the first switchover did not happen; nothing to switch back")
+    switch(healthy_cluster, current, start["leader"], record_property, "switch_back")
+    assert healthy_cluster.leader() == start["leader"]
