@@ -1,0 +1,130 @@
+"""Homework step 13: change PostgreSQL's configuration, including a parameter that needs a restart."""
+import json
+import time
+
+import pytest
+
+pytestmark = [pytest.mark.order(5), pytest.mark.cluster, pytest.mark.destructive,
+              pytest.mark.homework("13: configuration change that needs a restart")]
+
+
+def show_everywhere(cluster, parameter):
+    return {name: cluster.sql(name, f"SHOW {parameter}")[0][0] for name in cluster.member_names()}
+
+
+def start_times(cluster):
+    return {name: cluster.sql(name, "SELECT pg_postmaster_start_time()")[0][0]
+            for name in cluster.member_names()}
+
+
+def pending(cluster):
+    """Each member's /patroni pending_restart flag and reason."""
+    result = {}
+    for name in cluster.member_names():
+        status = cluster.rest(name, "/patroni").json()
+        result[name] = (status.get("pending_restart", False),
+                        status.get("pending_restart_reason", {}))
+    return result
+
+
+@pytest.fixture(scope="module")
+def before(healthy_cluster):
+    return {"leader": healthy_cluster.leader(), "timelines": healthy_cluster.timelines(),
+            "started": start_times(healthy_cluster)}
+
+
+@pytest.fixture(scope="module")
+def reload_change(healthy_cluster, before):
+    """log_min_duration_statement through `patronictl edit-config`: needs only a reload."""
+    current = healthy_cluster.sql(before["leader"],
+                                  "SELECT setting FROM pg_settings "
+                                  "WHERE name = 'log_min_duration_statement'")[0][0]
+    new = 250 if current != "250" else 300
+    result = healthy_cluster.patronictl("edit-config", "-p", f"log_min_duration_statement={new}",
+                                        "--force")
+    return {"new": new, "result": result}
+
+
+@pytest.fixture(scope="module")
+def restart_change(healthy_cluster, before, reload_change):
+    """max_connections through `patronictl edit-config`: needs a restart."""
+    old = int(healthy_cluster.sql(before["leader"], "SHOW max_connections")[0][0])
+    new = old + 10
+    result = healthy_cluster.patronictl("edit-config", "-p", f"max_connections={new}", "--force")
+    return {"old": old, "new": new, "result": result}
+
+
+def test_step13_reload_parameter_applies_everywhere_without_restart(healthy_cluster, before,
+                                                                   reload_change):
+    """A reload-only parameter reaches every member; no restart, no pending flag."""
+    result = reload_change["result"]
+    assert result.exit_code == 0 and "Configuration changed" in result.output, result.output
+    expected = f"{reload_change['new']}ms"
+
+    def probe():
+        values = show_everywhere(healthy_cluster, "log_min_duration_statement")
+        return set(values.values()) == {expected}, values
+
+    healthy_cluster.wait_for(f"log_min_duration_statement = {expected} on every member",
+                             probe, timeout=60)
+    assert start_times(healthy_cluster) == before["started"], "a member restarted for a reload"
+    flags = pending(healthy_cluster)
+    assert not any(flag for flag, _ in flags.values()), flags
+
+
+def test_step13_max_connections_change_is_pending_restart_on_every_member(
+        healthy_cluster, restart_change):
+    """/patroni on each member: pending_restart, with the reason naming old and new values."""
+    result = restart_change["result"]
+    assert result.exit_code == 0 and "Configuration changed" in result.output, result.output
+    reason = {"max_connections": {"old_value": str(restart_change["old"]),
+                                  "new_value": str(restart_change["new"])}}
+
+    def probe():
+        flags = pending(healthy_cluster)
+        return all(flag and why == reason for flag, why in flags.values()), flags
+
+    healthy_cluster.wait_for(f"pending_restart {reason} on every member", probe, timeout=60)
+
+
+def test_step13_patronictl_list_shows_the_pending_restart(healthy_cluster, restart_change):
+    """`patronictl list` grows the Pending restart column, flagged for every member."""
+    change = f"max_connections: {restart_change['old']}->{restart_change['new']}"
+
+    def probe():
+        # patronictl reads the members' keys in etcd, which follow /patroni by a loop_wait.
+        rows = json.loads(healthy_cluster.patronictl("list", "-f", "json").output)
+        flagged = all(r.get("Pending restart") == "*" and change in r.get(
+            "Pending restart reason", "") for r in rows)
+        return flagged, rows
+
+    healthy_cluster.wait_for(f"patronictl list to flag '{change}' on every member",
+                             probe, timeout=60)
+    table = healthy_cluster.patronictl("list")
+    assert "Pending restart" in table.output, table.output
+
+
+def test_step13_restart_applies_the_change_without_a_failover(healthy_cluster, before,
+                                                              restart_change, record_property):
+    """`patronictl restart <scope> --force`: new value everywhere, flags gone, same leader."""
+    cluster = healthy_cluster
+    started = time.monotonic()
+    result = cluster.patronictl("restart", cluster.scope, "--force")
+    assert result.exit_code == 0, result.output
+    for name in cluster.member_names():
+        assert f"Success: restart on member {name}" in result.output, result.output
+    expected = str(restart_change["new"])
+
+    def probe():
+        values = show_everywhere(cluster, "max_connections")
+        flags = {name: flag for name, (flag, _) in pending(cluster).items()}
+        return set(values.values()) == {expected} and not any(flags.values()), (values, flags)
+
+    cluster.wait_for(f"max_connections = {expected} everywhere and no pending restart",
+                     probe, timeout=120)
+    record_property("restart_seconds", round(time.monotonic() - started, 2))
+    cluster.wait_healthy(timeout=120)
+    assert cluster.leader() == before["leader"], "the leader changed during a restart"
+    assert cluster.timelines() == before["timelines"], "a restart must not switch timelines"
+    restarted = start_times(cluster)
+    assert all(restarted[n] > before["started"][n] for n in restarted), (restarted, before)
