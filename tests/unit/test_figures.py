@@ -1,0 +1,34 @@
+"""The figures file of a run and its table."""
+import json
+
+from fixtures.figures import Figures, main, table
+
+
+def test_written_figures_read_back_as_a_table(tmp_path, capsys):
+    figures = Figures()
+    figures.add("planned_switchover_while_writing", "sync",
+                {"write_outage_seconds": 1.234, "lost": 0, "acknowledged": 900})
+    figures.add("leader_killed", "async", {"write_outage_seconds": 24.5, "lost": 3})
+    path = tmp_path / "figures.json"
+    figures.write(path, {"timings": {"ttl": 20, "loop_wait": 2}})
+
+    document = json.loads(path.read_text())
+    assert document["scenarios"][1]["lost"] == 3
+    assert document["machine"]["cpus"]
+
+    assert main([str(path)]) == 0
+    printed = capsys.readouterr().out
+    assert "| planned_switchover_while_writing | sync" in printed
+    assert "1.23" in printed and "24.50" in printed
+    assert "'ttl': 20" in printed
+
+
+def test_missing_values_show_as_dashes():
+    text = table({"scenarios": [{"scenario": "x", "mode": "sync"}]})
+    row = text.splitlines()[-1]
+    assert row.startswith("| x") and "| -" in row
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path, capsys):
+    assert main([str(tmp_path / "none.json")]) == 2
+    assert "no figures at" in capsys.readouterr().err

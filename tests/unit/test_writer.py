@@ -1,0 +1,40 @@
+"""The writer's bookkeeping and the checker's verdict, without a database."""
+from datetime import datetime, timedelta
+
+import psycopg
+import psycopg.errors
+
+from fixtures.writer import ACKNOWLEDGED, FAILED, UNKNOWN, classify, judge, longest_gap
+
+
+def test_a_server_error_means_the_write_failed():
+    assert classify(psycopg.errors.ReadOnlySqlTransaction("read-only")) == FAILED
+    assert classify(psycopg.errors.UniqueViolation("dup")) == FAILED
+
+
+def test_a_lost_connection_or_shutdown_leaves_the_outcome_unknown():
+    assert classify(psycopg.OperationalError("server closed the connection")) == UNKNOWN
+    assert classify(psycopg.errors.AdminShutdown("terminating connection")) == UNKNOWN
+
+
+def test_judge_finds_lost_unexpected_and_unknown_that_committed():
+    outcomes = {1: ACKNOWLEDGED, 2: ACKNOWLEDGED, 3: UNKNOWN, 4: UNKNOWN, 5: FAILED}
+    verdict = judge(outcomes, present=[1, 3, 99])
+    assert verdict.lost == [2]
+    assert verdict.unexpected == [99]
+    assert verdict.unknown_committed == 1
+    assert verdict.as_figures() == {"lost": 1, "unexpected": 1, "acknowledged": 2, "unknown": 2,
+                                    "unknown_committed": 1, "failed": 1}
+
+
+def test_nothing_lost_when_every_acknowledged_write_is_present():
+    verdict = judge({1: ACKNOWLEDGED, 2: FAILED}, present=[1])
+    assert verdict.lost == [] and verdict.unexpected == []
+
+
+def test_longest_gap_is_the_outage_and_when_it_began():
+    t0 = datetime(2026, 1, 1, 12, 0, 0)
+    stamps = [t0, t0 + timedelta(seconds=0.1), t0 + timedelta(seconds=3.1),
+              t0 + timedelta(seconds=3.2)]
+    assert longest_gap(reversed(stamps)) == (3.0, t0 + timedelta(seconds=0.1))
+    assert longest_gap([t0]) == (0.0, None)
