@@ -17,6 +17,18 @@ pytestmark = [pytest.mark.order(7), pytest.mark.cluster, pytest.mark.destructive
               pytest.mark.faults]
 
 
+# Short names for the figures table.
+SCENARIOS = {
+    "test_planned_switchover_while_writing": "switchover",
+    "test_leader_stopped_with_sigterm_hands_over_without_waiting_for_ttl": "SIGTERM leader",
+    "test_leader_killed_with_sigkill_is_replaced_and_rejoins": "SIGKILL leader",
+    "test_isolated_leader_demotes_and_no_two_members_accept_writes": "leader isolated",
+    "test_etcd_lost_the_cluster_behaves_as_patroni_documents": "etcd stopped",
+    "test_leader_and_sync_replica_lost_together_no_silent_promotion":
+        "leader + sync replica killed",
+}
+
+
 @pytest.fixture(scope="module", params=["sync", "async"])
 def mode(request, healthy_cluster):
     """synchronous_mode on or off for every scenario of the module (sync ones first)."""
@@ -42,7 +54,9 @@ def scenario(healthy_cluster, mode, figures, record_property, request):
         yield recorded
     finally:
         healthy_cluster.restore()
-    name = request.node.originalname.removeprefix("test_")
+    name = SCENARIOS.get(request.node.originalname, request.node.originalname)
+    extra = [part for part in request.node.callspec.id.split("-", 1)[1:]]  # beyond the mode
+    name += f" ({extra[0]})" if extra else ""
     for key, value in recorded.items():
         record_property(key, value)
     if recorded:
