@@ -6,4 +6,4 @@ import os
 # testcontainers reads its configuration.
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
-pytest_plugins = ["fixtures.plugin"]
+pytest_plugins = ["fixtures.report_plugin", "fixtures.plugin"]

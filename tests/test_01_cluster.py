@@ -85,9 +85,10 @@ def test_patroni_endpoint_reports_role_state_timeline_version_and_scope(cluster)
     assert len(timelines) == 1, f"timelines {timelines}"
 
 
-def test_patronictl_list_inside_a_node_shows_every_member_and_the_leader(cluster):
+def test_patronictl_list_inside_a_node_shows_every_member_and_the_leader(cluster, evidence):
     """Step 10's tool: `patronictl list` run inside a node, as in the homework."""
     table = cluster.patronictl("list")
+    evidence("patronictl list", table.output)
     assert table.exit_code == 0, table.output
     for name in cluster.member_names():
         assert name in table.output, f"{name} missing from:\n{table.output}"

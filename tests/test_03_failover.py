@@ -17,6 +17,7 @@ def failover(healthy_cluster):
     old_leader = cluster.leader()
     candidate = cluster.replicas()[0]
     timelines_before = cluster.timelines()
+    listing_before = cluster.patronictl("list").output
     with cluster.connect(old_leader) as conn:
         conn.execute("DROP TABLE IF EXISTS failover_rows")
         conn.execute("CREATE TABLE failover_rows (id int PRIMARY KEY)")
@@ -30,13 +31,16 @@ def failover(healthy_cluster):
     promoted_after = time.monotonic() - started
     return {"old_leader": old_leader, "candidate": candidate, "result": result,
             "timelines_before": timelines_before, "promoted_after": promoted_after,
+            "listing_before": listing_before,
             "started": started}
 
 
 def test_step10_patronictl_failover_promotes_the_candidate(healthy_cluster, failover,
-                                                           record_property):
+                                                           record_property, evidence):
     """patronictl reports success and the candidate holds the leader lock."""
     result = failover["result"]
+    evidence("patronictl list before", failover["listing_before"])
+    evidence("patronictl failover", result.output)
     assert result.exit_code == 0, result.output
     assert f'Successfully failed over to "{failover["candidate"]}"' in result.output, result.output
     assert healthy_cluster.leader() == failover["candidate"]
@@ -52,7 +56,8 @@ def test_step10_old_leader_rejoins_as_a_streaming_replica(healthy_cluster, failo
                     round(time.monotonic() - failover["started"], 2))
 
 
-def test_step10_timeline_rises_by_exactly_one_on_every_member(healthy_cluster, failover):
+def test_step10_timeline_rises_by_exactly_one_on_every_member(healthy_cluster, failover,
+                                                               evidence):
     """Every member ends on the timeline after the one it was on."""
     before = failover["timelines_before"]
     expected = {name: tl + 1 for name, tl in before.items()}
@@ -62,6 +67,8 @@ def test_step10_timeline_rises_by_exactly_one_on_every_member(healthy_cluster, f
         return now == expected, now
 
     healthy_cluster.wait_for(f"timelines {expected}", probe, timeout=120)
+    evidence("timelines before and after", f"{before} -> {expected}")
+    evidence("patronictl list after", healthy_cluster.patronictl("list").output)
 
 
 def test_step10_history_records_the_switch(healthy_cluster, failover):

@@ -20,26 +20,29 @@ def assert_unchanged(cluster, start):
     assert cluster.health_problems() == []
 
 
-def test_step11_switchover_naming_only_a_candidate_is_refused(healthy_cluster, start):
+def test_step11_switchover_naming_only_a_candidate_is_refused(healthy_cluster, start, evidence):
     """POST /switchover {"candidate"} answers 400: a switchover needs the current leader named."""
     response = healthy_cluster.rest(start["leader"], "/switchover", method="POST",
                                     json_body={"candidate": start["replicas"][0]})
+    evidence("POST /switchover answer", f"{response.status_code} {response.text}")
     assert response.status_code == 400, response.text
     assert "Switchover could be performed only from a specific leader" in response.text
     assert_unchanged(healthy_cluster, start)
 
 
-def test_step11_switchover_naming_the_wrong_leader_is_refused(healthy_cluster, start):
+def test_step11_switchover_naming_the_wrong_leader_is_refused(healthy_cluster, start, evidence):
     """POST /switchover {"leader": a replica} answers 412: leader name does not match."""
     response = healthy_cluster.rest(start["leader"], "/switchover", method="POST",
                                     json_body={"leader": start["replicas"][0]})
+    evidence("POST /switchover answer", f"{response.status_code} {response.text}")
     assert response.status_code == 412, response.text
     assert "leader name does not match" in response.text
     assert_unchanged(healthy_cluster, start)
 
 
-def switch(cluster, leader, candidate, record_property, figure):
+def switch(cluster, leader, candidate, record_property, figure, evidence):
     timeline = cluster.timelines()[leader]
+    evidence("patronictl list before", cluster.patronictl("list").output)
     started = time.monotonic()
     response = cluster.switchover(leader, candidate)
     assert response.status_code == 200, response.text
@@ -50,18 +53,22 @@ def switch(cluster, leader, candidate, record_property, figure):
     record_property(f"{figure}_old_leader_streaming_after_seconds",
                     round(time.monotonic() - started, 2))
     assert cluster.timelines() == {name: timeline + 1 for name in cluster.member_names()}
+    evidence("POST /switchover answer", response.text)
+    evidence("patronictl list after", cluster.patronictl("list").output)
 
 
 def test_step11_switchover_with_leader_and_candidate_succeeds(healthy_cluster, start,
-                                                              record_property):
+                                                              record_property, evidence):
     """200, the candidate leads, the timeline rises by one, the old leader streams again."""
-    switch(healthy_cluster, start["leader"], start["replicas"][0], record_property, "switchover")
+    switch(healthy_cluster, start["leader"], start["replicas"][0], record_property, "switchover",
+           evidence)
 
 
-def test_step11_switch_back_to_the_original_leader(healthy_cluster, start, record_property):
+def test_step11_switch_back_to_the_original_leader(healthy_cluster, start, record_property,
+                                                   evidence):
     """The same call in reverse returns the lock to the leader the module started with."""
     current = healthy_cluster.leader()
     if current == start["leader"]:
         pytest.fail("the first switchover did not happen; nothing to switch back")
-    switch(healthy_cluster, current, start["leader"], record_property, "switch_back")
+    switch(healthy_cluster, current, start["leader"], record_property, "switch_back", evidence)
     assert healthy_cluster.leader() == start["leader"]

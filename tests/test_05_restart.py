@@ -87,7 +87,8 @@ def test_step13_max_connections_change_is_pending_restart_on_every_member(
     healthy_cluster.wait_for(f"pending_restart {reason} on every member", probe, timeout=60)
 
 
-def test_step13_patronictl_list_shows_the_pending_restart(healthy_cluster, restart_change):
+def test_step13_patronictl_list_shows_the_pending_restart(healthy_cluster, restart_change,
+                                                          evidence):
     """`patronictl list` grows the Pending restart column, flagged for every member."""
     change = f"max_connections: {restart_change['old']}->{restart_change['new']}"
 
@@ -101,6 +102,7 @@ def test_step13_patronictl_list_shows_the_pending_restart(healthy_cluster, resta
     healthy_cluster.wait_for(f"patronictl list to flag '{change}' on every member",
                              probe, timeout=60)
     table = healthy_cluster.patronictl("list")
+    evidence("patronictl list", table.output)
     assert "Pending restart" in table.output, table.output
 
 

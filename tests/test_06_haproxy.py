@@ -38,7 +38,7 @@ def test_step12_port_5000_reaches_the_leader_and_takes_writes(healthy_cluster, r
 
 
 def test_step12_port_5001_spreads_reads_over_the_replicas_and_refuses_writes(healthy_cluster,
-                                                                             routed):
+                                                                             routed, evidence):
     """5001: in recovery, repeated connections reach every replica, writes are refused."""
     seen = set()
     for _ in range(4 * len(routed["replicas"])):
@@ -46,15 +46,19 @@ def test_step12_port_5001_spreads_reads_over_the_replicas_and_refuses_writes(hea
             member, in_recovery = healthy_cluster.served_by(conn)
             assert in_recovery, f"5001 reached {member}, which is not in recovery"
             seen.add(member)
+    evidence("servers reached through 5001", sorted(seen))
     assert seen == set(routed["replicas"]), f"5001 reached {seen}"
     with healthy_cluster.connect(via="ro") as conn:
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("CREATE TABLE haproxy_refused (i int)")
 
 
-def test_step12_stats_page_shows_leader_and_replicas_in_their_backends(healthy_cluster, routed):
+def test_step12_stats_page_shows_leader_and_replicas_in_their_backends(healthy_cluster, routed,
+                                                                      evidence):
     """Stats on 7000: the leader UP only in the read-write backend, replicas UP only in read-only."""
-    assert healthy_cluster.haproxy_status() == routed["expected"]
+    status = healthy_cluster.haproxy_status()
+    evidence("HAProxy stats (backend: server status)", status)
+    assert status == routed["expected"]
 
 
 def test_step12_clients_connect_over_ssl(healthy_cluster, routed):
@@ -65,6 +69,7 @@ def test_step12_clients_connect_over_ssl(healthy_cluster, routed):
             assert ssl.fetchone()[0], f"{via}: not encrypted"
 
 
+@pytest.mark.destructive
 def test_step12_port_5000_follows_a_switchover(healthy_cluster, routed, record_property):
     """After a switchover 5000 reaches the new leader in time, never a demoted node marked down."""
     cluster = healthy_cluster

@@ -1,0 +1,122 @@
+"""Grading a cluster the suite did not start: the same checks, the same result.
+
+A second pytest run is pointed at this session's cluster only through the
+addresses a person grading a hand-built cluster would give (etcd, REST, PostgreSQL,
+HAProxy, a patronictl command). Its outcomes must equal this run's own for the
+homework modules, and it must leave the cluster as it found it.
+"""
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from fixtures.docker_cluster import DockerCluster
+from fixtures.report_plugin import grading_report
+
+pytestmark = [pytest.mark.order(8), pytest.mark.cluster,
+              pytest.mark.homework("grading: the same checks against a cluster the suite did "
+                                   "not start")]
+
+ROOT = Path(__file__).resolve().parent.parent
+HOMEWORK_MODULES = ["tests/test_01_cluster.py", "tests/test_02_replication.py",
+                    "tests/test_03_failover.py", "tests/test_04_switchover.py",
+                    "tests/test_05_restart.py", "tests/test_06_haproxy.py"]
+
+
+@pytest.fixture(scope="module")
+def own(healthy_cluster):
+    if not isinstance(healthy_cluster, DockerCluster):
+        pytest.skip("grades the suite's own cluster as a foreign one; this run grades a "
+                    "foreign cluster already")
+    return healthy_cluster
+
+
+def target_args(cluster: DockerCluster) -> list[str]:
+    args = ["--scope", cluster.scope, "--target-etcd", str(cluster.etcd_endpoint()),
+            "--target-haproxy", "127.0.0.1", "--target-haproxy-ports",
+            ",".join(str(cluster.haproxy_endpoint(w).port) for w in ("rw", "ro", "stats")),
+            "--target-patronictl",
+            f"docker exec {next(iter(cluster.nodes.values())).get_wrapped_container().name} "
+            f"patronictl"]
+    for name in cluster.member_names():
+        args += ["--target-member", f"{name}=http://{cluster.rest_endpoint(name)}",
+                 "--target-pg", f"{name}={cluster.pg_endpoint(name)}"]
+    return args
+
+
+def run_child(cluster, tmp_path, *extra, password=None, modules=HOMEWORK_MODULES):
+    env = dict(os.environ, PGHA_TARGET_PASSWORD=password or cluster.credentials.superuser_password)
+    xml = tmp_path / "child.xml"
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+               f"--junitxml={xml}", *modules, *target_args(cluster), *extra]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=900)
+    return done, xml
+
+
+def outcomes(xml: Path) -> dict[str, str]:
+    result = {}
+    for case in ET.parse(xml).iter("testcase"):
+        kinds = {child.tag for child in case}
+        outcome = ("failed" if kinds & {"failure", "error"} else
+                   "skipped" if "skipped" in kinds else "passed")
+        result[f"{case.get('classname')}.{case.get('name')}"] = outcome
+    return result
+
+
+def test_grading_an_existing_cluster_gives_the_same_result_and_undoes_its_changes(
+        own, tmp_path, pytestconfig, record_property):
+    """All homework modules, run as a grader would against a cluster they did not start."""
+    leader_before = own.leader()
+    config_before = own.rest(leader_before, "/config").json()
+
+    done, xml = run_child(own, tmp_path, "--allow-changes")
+    child = outcomes(xml) if xml.exists() else {}
+    assert child, f"the grading run produced no report:\n{done.stdout[-3000:]}{done.stderr[-2000:]}"
+    record_property("grading_run_outcomes", {k: v for k, v in child.items() if v != "passed"}
+                    or "all passed")
+
+    mine = {r.nodeid.replace("/", ".").replace(".py::", "."): r.outcome
+            for r in grading_report(pytestconfig).results.values()}
+    for test, outcome in child.items():
+        expected = mine.get(f"{test}", "passed")  # not run here: it must simply pass
+        assert outcome == expected, \
+            f"{test}: {outcome} when grading the existing cluster, {expected} here\n" \
+            f"{done.stdout[-4000:]}"
+
+    assert own.leader() == leader_before, "grading left another leader in charge"
+    assert own.rest(own.leader(), "/config").json() == config_before, \
+        "grading left its configuration changes behind"
+
+
+def test_without_allow_changes_acting_steps_are_skipped_with_the_reason(own, tmp_path):
+    """Failover, switchover and restart do not run on someone's cluster unless allowed."""
+    done, xml = run_child(own, tmp_path, modules=["tests/test_03_failover.py",
+                                                  "tests/test_05_restart.py"])
+    child = outcomes(xml)
+    assert child and set(child.values()) == {"skipped"}, (child, done.stdout[-2000:])
+    assert "pass --allow-changes" in ET.parse(xml).getroot().find(".//skipped").get("message")
+
+
+@pytest.mark.parametrize("change, message", [
+    (["--scope", "nosuchscope"], "scope 'nosuchscope' has no members in etcd"),
+    (["--target-member", "node1=http://127.0.0.1:1"], "node1's REST API at http://127.0.0.1:1"),
+    (["--target-etcd", "127.0.0.1:1"], "etcd at 127.0.0.1:1 is not reachable"),
+])
+def test_bad_input_stops_the_grading_run_with_one_clear_message(own, tmp_path, change, message):
+    """An unreachable etcd or REST API, or a wrong scope: one message, before any step."""
+    done, _ = run_child(own, tmp_path, *change, modules=["tests/test_01_cluster.py"])
+    assert done.returncode == 3, done.stdout[-2000:]
+    assert message in done.stdout, done.stdout[-2000:]
+    assert "Traceback" not in done.stdout and " passed" not in done.stdout
+
+
+def test_wrong_password_stops_the_grading_run_with_one_clear_message(own, tmp_path):
+    done, _ = run_child(own, tmp_path, password="not-the-password",
+                        modules=["tests/test_01_cluster.py"])
+    assert done.returncode == 3, done.stdout[-2000:]
+    assert "password authentication failed" in done.stdout, done.stdout[-2000:]
+    assert "not-the-password" not in done.stdout
