@@ -53,3 +53,15 @@ def test_a_probe_can_give_up_at_once():
     with pytest.raises(WaitTimeout, match="gave up waiting for a leader: node2 exited"):
         wait_until("a leader", probe, timeout=30, interval=0.05)
     assert len(calls) == 1
+
+
+def test_a_probe_asking_for_the_impossible_is_not_retried():
+    calls = []
+
+    def probe():
+        calls.append(1)
+        raise NotImplementedError("no HAProxy given")
+
+    with pytest.raises(NotImplementedError, match="no HAProxy given"):
+        wait_until("HAProxy", probe, timeout=30, interval=0.05)
+    assert len(calls) == 1
