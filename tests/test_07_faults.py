@@ -109,22 +109,30 @@ def test_planned_switchover_while_writing(healthy_cluster, mode, scenario):
     check(cluster, mode, scenario)
 
 
-def test_leader_stopped_with_sigterm_hands_over_without_waiting_for_ttl(healthy_cluster, mode,
-                                                                        scenario):
-    """`docker stop` of the leader: the key is released, a replica takes over before ttl."""
-    cluster = healthy_cluster
+def lose_leader_and_bring_it_back(cluster, mode, scenario, fault):
+    """``fault(leader)`` takes the leader down; another takes over; the old one, started
+    again, streams from the new leader; then the data is judged."""
     timings = Timings.of(cluster)
     old = cluster.leader()
     writer = start_writer(cluster)
     started = time.monotonic()
-    cluster.stop_member(old)
+    fault(old)
     promoted_elsewhere(cluster, old, timings.failover_deadline)
     scenario["new_leader_seconds"] = elapsed_since(started)
     cluster.start_member(old)
     cluster.wait_streaming(old, timeout=timings.failover_deadline)
     scenario["old_leader_streaming_seconds"] = elapsed_since(started)
+    scenario["old_leader_ran_pg_rewind"] = "running pg_rewind" in cluster.log_tails(300).get(old, "")
     scenario.update(verdict(cluster, writer))
     check(cluster, mode, scenario)
+    return timings
+
+
+def test_leader_stopped_with_sigterm_hands_over_without_waiting_for_ttl(healthy_cluster, mode,
+                                                                        scenario):
+    """`docker stop` of the leader: the key is released, a replica takes over before ttl."""
+    timings = lose_leader_and_bring_it_back(healthy_cluster, mode, scenario,
+                                            healthy_cluster.stop_member)
     assert scenario["new_leader_seconds"] < timings.ttl, \
         f"a released key should not wait for ttl ({timings.ttl}s): {scenario}"
 
@@ -132,19 +140,7 @@ def test_leader_stopped_with_sigterm_hands_over_without_waiting_for_ttl(healthy_
 def test_leader_killed_with_sigkill_is_replaced_and_rejoins(healthy_cluster, mode, scenario):
     """`docker kill` of the leader: a replica takes over once the key expires; the old node,
     started again, rejoins as a replica (pg_rewind where its timeline diverged)."""
-    cluster = healthy_cluster
-    timings = Timings.of(cluster)
-    old = cluster.leader()
-    writer = start_writer(cluster)
-    started = time.monotonic()
-    cluster.kill_member(old)
-    promoted_elsewhere(cluster, old, timings.failover_deadline)
-    scenario["new_leader_seconds"] = elapsed_since(started)
-    cluster.start_member(old)
-    cluster.wait_streaming(old, timeout=timings.failover_deadline)
-    scenario["old_leader_streaming_seconds"] = elapsed_since(started)
-    scenario.update(verdict(cluster, writer))
-    check(cluster, mode, scenario)
+    lose_leader_and_bring_it_back(healthy_cluster, mode, scenario, healthy_cluster.kill_member)
 
 
 def test_isolated_leader_demotes_and_no_two_members_accept_writes(healthy_cluster, mode,
