@@ -34,24 +34,24 @@ def own(healthy_cluster):
     return healthy_cluster
 
 
-def target_args(cluster: DockerCluster) -> list[str]:
+def target_args(cluster: DockerCluster, members=None) -> list[str]:
     args = ["--scope", cluster.scope, "--target-etcd", str(cluster.etcd_endpoint()),
             "--target-haproxy", "127.0.0.1", "--target-haproxy-ports",
             ",".join(str(cluster.haproxy_endpoint(w).port) for w in ("rw", "ro", "stats")),
             "--target-patronictl",
             f"docker exec {next(iter(cluster.nodes.values())).get_wrapped_container().name} "
             f"patronictl"]
-    for name in cluster.member_names():
+    for name in members or cluster.member_names():
         args += ["--target-member", f"{name}=http://{cluster.rest_endpoint(name)}",
                  "--target-pg", f"{name}={cluster.pg_endpoint(name)}"]
     return args
 
 
-def run_child(cluster, tmp_path, *extra, password=None, modules=HOMEWORK_MODULES):
+def run_child(cluster, tmp_path, *extra, password=None, modules=HOMEWORK_MODULES, members=None):
     env = dict(os.environ, PGHA_TARGET_PASSWORD=password or cluster.credentials.superuser_password)
     xml = tmp_path / "child.xml"
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
-               f"--junitxml={xml}", *modules, *target_args(cluster), *extra]
+               f"--junitxml={xml}", *modules, *target_args(cluster, members), *extra]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=900)
     return done, xml
@@ -120,3 +120,33 @@ def test_wrong_password_stops_the_grading_run_with_one_clear_message(own, tmp_pa
     assert done.returncode == 3, done.stdout[-2000:]
     assert "password authentication failed" in done.stdout, done.stdout[-2000:]
     assert "not-the-password" not in done.stdout
+
+
+def test_members_etcd_lists_without_an_address_are_named(own, tmp_path):
+    """Every member etcd knows must be reachable: a missing REST URL is named."""
+    done, _ = run_child(own, tmp_path, modules=["tests/test_01_cluster.py"],
+                        members=own.member_names()[:2])
+    assert done.returncode == 3, done.stdout[-2000:]
+    assert f"no REST URL given for ['{own.member_names()[2]}']" in done.stdout, \
+        done.stdout[-2000:]
+
+
+def test_a_cluster_of_fewer_than_three_members_is_refused(own, tmp_path):
+    """The homework needs three members: with one stopped and gone from etcd, the grading
+    run stops before any step. The member is started again afterwards."""
+    stopped = own.replicas()[0]
+    own.stop_member(stopped)
+    try:
+        def gone():
+            names = [m["name"] for m in own.members()]
+            return stopped not in names, names
+
+        own.wait_for(f"{stopped}'s member key to leave etcd", gone, timeout=120)
+        remaining = [name for name in own.member_names() if name != stopped]
+        done, _ = run_child(own, tmp_path, modules=["tests/test_01_cluster.py"],
+                            members=remaining)
+    finally:
+        own.start_member(stopped)
+    assert done.returncode == 3, done.stdout[-2000:]
+    assert "the cluster has 2 members in etcd" in done.stdout, done.stdout[-2000:]
+    own.wait_healthy(timeout=180)
