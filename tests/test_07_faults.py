@@ -63,7 +63,7 @@ def scenario(healthy_cluster, mode, figures, record_property, request):
         figures.add(name, mode, recorded)
 
 
-def check(cluster, mode, figures):
+def check(mode, figures):
     """What must hold after every scenario, given the mode."""
     assert figures["unexpected"] == 0, f"ids never written appeared: {figures['unexpected_ids']}"
     if mode == "sync":
@@ -106,7 +106,7 @@ def test_planned_switchover_while_writing(healthy_cluster, mode, scenario):
     cluster.wait_streaming(old, timeout=timings.failover_deadline)
     scenario["old_leader_streaming_seconds"] = elapsed_since(started)
     scenario.update(verdict(cluster, writer))
-    check(cluster, mode, scenario)
+    check(mode, scenario)
 
 
 def lose_leader_and_bring_it_back(cluster, mode, scenario, fault):
@@ -124,7 +124,7 @@ def lose_leader_and_bring_it_back(cluster, mode, scenario, fault):
     scenario["old_leader_streaming_seconds"] = elapsed_since(started)
     scenario["old_leader_ran_pg_rewind"] = "running pg_rewind" in cluster.log_tails(300).get(old, "")
     scenario.update(verdict(cluster, writer))
-    check(cluster, mode, scenario)
+    check(mode, scenario)
     return timings
 
 
@@ -178,7 +178,7 @@ def test_isolated_leader_demotes_and_no_two_members_accept_writes(healthy_cluste
     promoted_at = sampler.first_writable(new, after=started)
     assert demoted_at is not None and promoted_at is not None, sampler.rounds[-3:]
     assert demoted_at <= promoted_at, "the new leader was writable before the old one demoted"
-    check(cluster, mode, scenario)
+    check(mode, scenario)
 
 
 @pytest.mark.parametrize("failsafe", [False, True], ids=["failsafe-off", "failsafe-on"])
@@ -223,7 +223,7 @@ def test_etcd_lost_the_cluster_behaves_as_patroni_documents(healthy_cluster, mod
     scenario.update(verdict(cluster, writer))
     if failsafe:
         set_failsafe_mode(cluster, False)
-    check(cluster, mode, scenario)
+    check(mode, scenario)
 
 
 def test_leader_and_sync_replica_lost_together_no_silent_promotion(healthy_cluster, mode,
@@ -261,4 +261,4 @@ def test_leader_and_sync_replica_lost_together_no_silent_promotion(healthy_clust
     cluster.wait_healthy(timeout=timings.failover_deadline)
     scenario["recovered_seconds"] = elapsed_since(started)
     scenario.update(verdict(cluster, writer))
-    check(cluster, mode, scenario)
+    check(mode, scenario)
