@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from fixtures.faults import (Timings, WritableSampler, set_failsafe_mode, set_synchronous_mode,
-                             start_writer, verdict, wait_sync_standby)
+from fixtures.faults import (Timings, WritableSampler, make_whole, set_failsafe_mode,
+                             set_synchronous_mode, start_writer, verdict, wait_sync_standby)
 
 pytestmark = [pytest.mark.order(7), pytest.mark.cluster, pytest.mark.destructive,
               pytest.mark.faults]
@@ -44,16 +44,21 @@ def mode(request, healthy_cluster):
 def scenario(healthy_cluster, mode, figures, record_property, request):
     """A healthy cluster in the module's mode, and a recorder for the scenario's figures.
 
-    Whatever the scenario did, its faults are undone afterwards.
+    Whatever the scenario did, its faults are undone afterwards and the cluster
+    is made whole again: a member that cannot rejoin is rebuilt, and the
+    scenario fails with why, so one broken scenario costs one test.
     """
-    healthy_cluster.wait_healthy(timeout=180)
+    cluster = healthy_cluster
+    cluster.wait_healthy(timeout=180)
     if mode == "sync":
-        wait_sync_standby(healthy_cluster)
+        wait_sync_standby(cluster)
+    timings = Timings.of(cluster)
     recorded = {}
+    began = time.time()
     try:
         yield recorded
     finally:
-        healthy_cluster.restore()
+        cluster.restore()
     name = SCENARIOS.get(request.node.originalname, request.node.originalname)
     extra = [part for part in request.node.callspec.id.split("-", 1)[1:]]  # beyond the mode
     name += f" ({extra[0]})" if extra else ""
@@ -61,10 +66,25 @@ def scenario(healthy_cluster, mode, figures, record_property, request):
         record_property(key, value)
     if recorded:
         figures.add(name, mode, recorded)
+    rebuilt = make_whole(cluster, began, settle=timings.ttl + 4 * timings.loop_wait,
+                         timeout=timings.failover_deadline + 120, logs_since=cluster.logs_since)
+    if cluster.rest(cluster.leader(), "/config").json().get("failsafe_mode"):
+        set_failsafe_mode(cluster, False)  # also when the scenario that set it failed
+    if rebuilt:
+        record_property("rebuilt_after_scenario", rebuilt)
+        pytest.fail(rebuilt, pytrace=False)
 
 
-def check(mode, figures):
+def assert_data_directories_clean(cluster):
+    """No member's data directory holds a socket or other special file (pg_rewind copies
+    data directories file by file and cannot read one)."""
+    found = {m: cluster.data_directory_anomalies(m) for m in cluster.member_names()}
+    assert not any(found.values()), f"special files in data directories: {found}"
+
+
+def check(mode, figures, cluster):
     """What must hold after every scenario, given the mode."""
+    assert_data_directories_clean(cluster)
     assert figures["unexpected"] == 0, f"ids never written appeared: {figures['unexpected_ids']}"
     if mode == "sync":
         assert figures["lost"] == 0, \
@@ -106,7 +126,7 @@ def test_planned_switchover_while_writing(healthy_cluster, mode, scenario):
     cluster.wait_streaming(old, timeout=timings.failover_deadline)
     scenario["old_leader_streaming_seconds"] = elapsed_since(started)
     scenario.update(verdict(cluster, writer))
-    check(mode, scenario)
+    check(mode, scenario, cluster)
 
 
 def lose_leader_and_bring_it_back(cluster, mode, scenario, fault):
@@ -115,6 +135,7 @@ def lose_leader_and_bring_it_back(cluster, mode, scenario, fault):
     timings = Timings.of(cluster)
     old = cluster.leader()
     writer = start_writer(cluster)
+    began = time.time()
     started = time.monotonic()
     fault(old)
     promoted_elsewhere(cluster, old, timings.failover_deadline)
@@ -122,9 +143,9 @@ def lose_leader_and_bring_it_back(cluster, mode, scenario, fault):
     cluster.start_member(old)
     cluster.wait_streaming(old, timeout=timings.failover_deadline)
     scenario["old_leader_streaming_seconds"] = elapsed_since(started)
-    scenario["old_leader_ran_pg_rewind"] = "running pg_rewind" in cluster.log_tails(300).get(old, "")
+    scenario["old_leader_ran_pg_rewind"] = "running pg_rewind" in cluster.logs_since(old, began)
     scenario.update(verdict(cluster, writer))
-    check(mode, scenario)
+    check(mode, scenario, cluster)
     return timings
 
 
@@ -178,7 +199,7 @@ def test_isolated_leader_demotes_and_no_two_members_accept_writes(healthy_cluste
     promoted_at = sampler.first_writable(new, after=started)
     assert demoted_at is not None and promoted_at is not None, sampler.rounds[-3:]
     assert demoted_at <= promoted_at, "the new leader was writable before the old one demoted"
-    check(mode, scenario)
+    check(mode, scenario, cluster)
 
 
 @pytest.mark.parametrize("failsafe", [False, True], ids=["failsafe-off", "failsafe-on"])
@@ -221,9 +242,7 @@ def test_etcd_lost_the_cluster_behaves_as_patroni_documents(healthy_cluster, mod
     cluster.wait_healthy(timeout=timings.failover_deadline)
     scenario["recovered_seconds"] = elapsed_since(started)
     scenario.update(verdict(cluster, writer))
-    if failsafe:
-        set_failsafe_mode(cluster, False)
-    check(mode, scenario)
+    check(mode, scenario, cluster)
 
 
 def test_leader_and_sync_replica_lost_together_no_silent_promotion(healthy_cluster, mode,
@@ -261,4 +280,4 @@ def test_leader_and_sync_replica_lost_together_no_silent_promotion(healthy_clust
     cluster.wait_healthy(timeout=timings.failover_deadline)
     scenario["recovered_seconds"] = elapsed_since(started)
     scenario.update(verdict(cluster, writer))
-    check(mode, scenario)
+    check(mode, scenario, cluster)
