@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from fixtures.containers import PatroniNodeContainer
 from fixtures.faults import (Timings, WritableSampler, make_whole, set_failsafe_mode,
                              set_synchronous_mode, start_writer, verdict, wait_sync_standby)
 
@@ -281,3 +282,26 @@ def test_leader_and_sync_replica_lost_together_no_silent_promotion(healthy_clust
     scenario["recovered_seconds"] = elapsed_since(started)
     scenario.update(verdict(cluster, writer))
     check(mode, scenario, cluster)
+
+
+def test_a_member_that_cannot_rejoin_is_named_and_rebuilt(healthy_cluster):
+    """What every scenario's teardown relies on: a replica whose data directory PostgreSQL
+    refuses (PG_VERSION naming another major version, then the node killed and started)
+    cannot rejoin by itself; make_whole names it with its own log lines and rebuilds it
+    with patronictl reinit."""
+    cluster = healthy_cluster
+    timings = Timings.of(cluster)
+    victim = cluster.replicas()[0]
+    began = time.time()
+    broken = cluster.exec(victim, "sh", "-c",
+                          f"echo 9.6 > {PatroniNodeContainer.PGDATA}/PG_VERSION")
+    assert broken.exit_code == 0, broken.output
+    cluster.kill_member(victim)
+    cluster.start_member(victim)
+    diagnosis = make_whole(cluster, began, settle=timings.ttl,
+                           timeout=timings.failover_deadline + 120, logs_since=cluster.logs_since)
+    assert diagnosis is not None, "a member PostgreSQL refuses rejoined by itself"
+    assert f"{victim} could not rejoin" in diagnosis, diagnosis
+    assert f"rebuilt {victim}: patronictl reinit exit 0" in diagnosis, diagnosis
+    assert not cluster.health_problems(), cluster.health_problems()
+    assert_data_directories_clean(cluster)
