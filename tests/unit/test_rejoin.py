@@ -52,3 +52,35 @@ def test_rejoin_clues_keep_patroni_and_pg_rewind_lines_only():
 def test_rejoin_clues_are_bounded():
     log = "\n".join(f"ERROR line {i}" for i in range(100))
     assert rejoin_clues(log, limit=5) == [f"ERROR line {i}" for i in range(95, 100)]
+
+
+def test_alarm_lines_are_tracebacks_and_bug_reports_only():
+    from fixtures.docker_cluster import alarm_lines
+
+    log = "\n".join([
+        "2026-01-01 INFO: no action. I am (node1), the leader with the lock",
+        "2026-01-01 ERROR: Exception in the main loop",
+        "Traceback (most recent call last):",
+        "  File \"/opt/patroni/lib/python3.11/site-packages/patroni/ha.py\", line 1, in run",
+        "    self._run_cycle()",
+        "KeyError: 'role'",
+        "2026-01-01 ERROR: unexpected state, please report it as a BUG",
+    ])
+    assert alarm_lines(log) == [
+        "traceback after '2026-01-01 ERROR: Exception in the main loop': KeyError: 'role'",
+        "2026-01-01 ERROR: unexpected state, please report it as a BUG"]
+
+
+def test_tracebacks_patroni_logs_while_etcd_is_down_are_no_alarm():
+    from fixtures.docker_cluster import alarm_lines
+
+    log = "\n".join([
+        "2026-11-27 10:03:22,996 ERROR: get_cluster",
+        "Traceback (most recent call last):",
+        "  File \"/opt/patroni/lib/python3.11/site-packages/patroni/dcs/etcd3.py\", line 938",
+        "    cluster = loader(path)",
+        "              ^^^^^^^^^^^^",
+        "patroni.utils.RetryFailedError: Exceeded retry deadline",
+        "2026-11-27 10:03:22,997 ERROR: Error communicating with DCS",
+    ])
+    assert alarm_lines(log) == []
