@@ -148,7 +148,22 @@ def test_wrong_password_stops_the_grading_run_with_one_clear_message(own, tmp_pa
                         modules=["tests/test_01_cluster.py"])
     assert done.returncode == 3, done.stdout[-2000:]
     assert "password authentication failed" in done.stdout, done.stdout[-2000:]
+    assert "PGHA_TARGET_PASSWORD" in done.stdout, done.stdout[-2000:]
     assert "not-the-password" not in done.stdout
+
+
+def test_wrong_haproxy_ports_stop_the_grading_run_with_one_clear_message(own, tmp_path):
+    """A read-write port where nothing listens, or a read-only port that is HAProxy's stats
+    page (HTTP, not PostgreSQL): one message naming the port, before any step."""
+    rw, ro, stats = (own.haproxy_endpoint(w).port for w in ("rw", "ro", "stats"))
+    for ports, message in ((f"1,{ro},{stats}", "read-write port 127.0.0.1:1"),
+                           (f"{rw},{stats},{stats}", f"read-only port 127.0.0.1:{stats}")):
+        done, _ = run_child(own, tmp_path, "--target-haproxy-ports", ports,
+                            modules=["tests/test_01_cluster.py"])
+        assert done.returncode == 3, done.stdout[-2000:]
+        assert message in done.stdout and "does not serve PostgreSQL" in done.stdout, \
+            done.stdout[-2000:]
+        assert " passed" not in done.stdout
 
 
 def test_members_etcd_lists_without_an_address_are_named(own, tmp_path):

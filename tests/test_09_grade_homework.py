@@ -104,9 +104,10 @@ def seed_haproxy_cfg(addresses: list[str]) -> str:
 class HomeworkCluster:
     """The containers of one homework cluster, reached only through 127.0.0.1 ports."""
 
-    def __init__(self, client, run_id: str) -> None:
+    def __init__(self, client, run_id: str, size: int = 3) -> None:
         self.client = client
         self.run_id = run_id
+        self.size = size
         self.labels = {LABEL_SUITE: "true", LABEL_RUN: run_id,
                        LABEL_OWNER: f"{socket.gethostname()}:{os.getpid()}", LABEL_KEEP: "false"}
         self.network = None
@@ -186,7 +187,7 @@ class HomeworkCluster:
             requests.get(f"http://{LOOPBACK}:{self.port(self.etcd, 2379)}/health",
                          timeout=2).ok, "no answer"), timeout=60, interval=0.5)
         etcd_host = self.address(self.etcd)
-        for i in (1, 2, 3):  # docker run -e ETCD_HOST=... --name myspiloN (no --hostname)
+        for i in range(1, self.size + 1):  # docker run -e ETCD_HOST=... --name myspiloN
             container = self.client.containers.run(
                 "pgha/node:local", detach=True, name=f"pgha-{self.run_id}-myspilo{i}",
                 labels=self.labels, network=self.network.name,
