@@ -179,7 +179,7 @@ def test_a_cluster_of_fewer_than_three_members_is_refused(own, tmp_path):
     """The homework needs three members: with one stopped and gone from etcd, the grading
     run stops before any step. The member is started again afterwards."""
     stopped = own.replicas()[0]
-    own.stop_member(stopped)
+    own.fault_control().stop_member(stopped)
     try:
         def gone():
             names = [m["name"] for m in own.members()]
@@ -190,7 +190,7 @@ def test_a_cluster_of_fewer_than_three_members_is_refused(own, tmp_path):
         done, _ = run_child(own, tmp_path, modules=["tests/test_01_cluster.py"],
                             members=remaining)
     finally:
-        own.start_member(stopped)
+        own.fault_control().start_member(stopped)
     assert done.returncode == 3, done.stdout[-2000:]
     assert "the cluster has 2 members in etcd" in done.stdout, done.stdout[-2000:]
     own.wait_healthy(timeout=180)

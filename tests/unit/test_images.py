@@ -34,3 +34,52 @@ def test_every_image_has_a_dockerfile():
     for spec in images.IMAGES.values():
         assert (spec.context / "Dockerfile").is_file(), spec
     assert (images.IMAGES["node"].context / "requirements.txt").is_file()
+
+
+class NoRegistry:
+    """A Docker client with no images and no registry."""
+
+    class images:  # noqa: N801 - mirrors docker-py's attribute
+        @staticmethod
+        def get(tag):
+            raise images.docker.errors.ImageNotFound(tag)
+
+        @staticmethod
+        def pull(repository, tag=None):
+            raise images.docker.errors.APIError("Get https://registry/v2/: no such host")
+
+
+def test_without_base_registry_or_debootstrap_a_non_root_user_is_told_what_to_do(monkeypatch):
+    monkeypatch.setattr(images.shutil, "which", lambda name: None)
+    monkeypatch.setattr(images.os, "geteuid", lambda: 1000)
+    said = []
+    try:
+        images.ensure_base(NoRegistry(), progress=said.append)
+    except images.ImageError as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("ensure_base should have failed")
+    assert "debootstrap" in message and "root" in message and images.SLIM_TAG in message
+    assert any("cannot pull" in line for line in said), said
+
+
+def test_root_without_debootstrap_installs_it_with_apt_get(monkeypatch):
+    installed = {"debootstrap": False}
+    ran = []
+
+    def which(name):
+        if name == "apt-get":
+            return "/usr/bin/apt-get"
+        return "/usr/sbin/debootstrap" if installed["debootstrap"] else None
+
+    def run(cmd, **kwargs):
+        ran.append(cmd[1])
+        if cmd[1] == "install":
+            installed["debootstrap"] = True
+        return images.subprocess.CompletedProcess(cmd, 0, "")
+
+    monkeypatch.setattr(images.shutil, "which", which)
+    monkeypatch.setattr(images.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(images.subprocess, "run", run)
+    assert images._debootstrap(progress=lambda line: None) == "/usr/sbin/debootstrap"
+    assert ran == ["update", "install"]

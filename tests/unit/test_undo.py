@@ -23,3 +23,31 @@ def test_a_key_the_run_deleted_comes_back():
 
 def test_nothing_to_undo_when_unchanged():
     assert config_patch(ORIGINAL, ORIGINAL) == {}
+
+
+def test_the_snapshot_names_what_was_found_and_the_way_back(tmp_path):
+    import json
+
+    from fixtures.undo import ClusterState, write_snapshot
+
+    path = write_snapshot(ClusterState("node2", ORIGINAL), "dummy", tmp_path / "r" / "found.json")
+    written = json.loads(path.read_text())
+    assert written["leader"] == "node2" and written["config"] == ORIGINAL
+    assert "patronictl switchover dummy --candidate node2" in written["restore_by_hand"]
+
+
+def test_a_first_interrupt_during_undo_waits_for_the_undo_to_finish():
+    import os
+    import signal
+
+    import pytest
+
+    from fixtures.undo import first_interrupt_deferred
+
+    said, finished = [], []
+    with pytest.raises(KeyboardInterrupt):
+        with first_interrupt_deferred(said.append):
+            os.kill(os.getpid(), signal.SIGINT)
+            finished.append(True)  # the undo goes on after the first interrupt
+    assert finished and said and "finishing the undo" in said[0]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 import psycopg
 import psycopg.errors
 
-from fixtures.writer import ACKNOWLEDGED, FAILED, UNKNOWN, classify, judge, longest_gap
+from fixtures.writer import ACKNOWLEDGED, FAILED, UNKNOWN, classify, longest_gap, tally
 
 
 def test_a_server_error_means_the_write_failed():
@@ -17,18 +17,25 @@ def test_a_lost_connection_or_shutdown_leaves_the_outcome_unknown():
     assert classify(psycopg.errors.AdminShutdown("terminating connection")) == UNKNOWN
 
 
-def test_judge_finds_lost_unexpected_and_unknown_that_committed():
+def test_tally_finds_lost_unexpected_and_unknown_that_committed():
     outcomes = {1: ACKNOWLEDGED, 2: ACKNOWLEDGED, 3: UNKNOWN, 4: UNKNOWN, 5: FAILED}
-    verdict = judge(outcomes, present=[1, 3, 99])
-    assert verdict.lost == [2]
-    assert verdict.unexpected == [99]
-    assert verdict.unknown_committed == 1
-    assert verdict.as_figures() == {"lost": 1, "unexpected": 1, "acknowledged": 2, "unknown": 2,
-                                    "unknown_committed": 1, "failed": 1}
+    counted = tally(outcomes, present=[1, 3, 99])
+    assert counted.lost == [2]
+    assert counted.unexpected == [99]
+    assert counted.unknown_committed == 1
+    assert counted.failed_committed == []
+    assert counted.as_figures() == {"lost": 1, "unexpected": 1, "acknowledged": 2, "unknown": 2,
+                                    "unknown_committed": 1, "failed": 1, "failed_committed": 0}
+
+
+def test_a_write_reported_failed_but_present_is_named():
+    counted = tally({1: ACKNOWLEDGED, 2: FAILED}, present=[1, 2])
+    assert counted.failed_committed == [2]
+    assert counted.as_figures()["failed_committed"] == 1
 
 
 def test_nothing_lost_when_every_acknowledged_write_is_present():
-    verdict = judge({1: ACKNOWLEDGED, 2: FAILED}, present=[1])
+    verdict = tally({1: ACKNOWLEDGED, 2: FAILED}, present=[1])
     assert verdict.lost == [] and verdict.unexpected == []
 
 
