@@ -20,7 +20,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import tarfile
@@ -35,7 +34,7 @@ import requests
 from psycopg import sql
 
 from fixtures.docker_cluster import (LABEL_KEEP, LABEL_OWNER, LABEL_RUN, LABEL_SUITE,
-                                     DockerUnavailable, docker_client)
+                                     DockerUnavailable, _owner, docker_client)
 from fixtures.waiting import wait_until
 
 pytestmark = [pytest.mark.order(9), pytest.mark.cluster,
@@ -108,8 +107,9 @@ class HomeworkCluster:
         self.client = client
         self.run_id = run_id
         self.size = size
-        self.labels = {LABEL_SUITE: "true", LABEL_RUN: run_id,
-                       LABEL_OWNER: f"{socket.gethostname()}:{os.getpid()}", LABEL_KEEP: "false"}
+        # The suite's labels: a later run removes what a killed run of this module left.
+        self.labels = {LABEL_SUITE: "true", LABEL_RUN: run_id, LABEL_OWNER: _owner(),
+                       LABEL_KEEP: "false"}
         self.network = None
         self.etcd = None
         self.nodes: dict[str, object] = {}  # member name (container id) -> container
