@@ -55,48 +55,29 @@ MAX_CONNECTIONS = 150        # the student's step 13 (the seed went from 1000 to
 # Spilo's own tests shorten them the same way. Nothing else differs from the seed.
 SPILO_CONFIGURATION = "{bootstrap: {dcs: {ttl: 20, loop_wait: 2, retry_timeout: 5}}}"
 
-# The seed's haproxy.cfg (step 12) as written, the servers' addresses filled in.
-SEED_HAPROXY_CFG = """global
-    maxconn 100
-
-defaults
-    log global
-    mode tcp
-    retries 2
-    timeout client 30m
-    timeout connect 4s
-    timeout server 30m
-    timeout check 5s
-
-listen stats
-    mode http
-    bind *:7000
-    stats enable
-    stats uri /
-
-listen batman
-    bind *:5000
-    option httpchk
-    http-check expect status 200
-    default-server inter 3s fall 3 rise 2 on-marked-down shutdown-sessions
-{batman_servers}
-
-listen batman2
-        bind *:5001
-        option httpchk
-        http-check expect status 503
-        default-server inter 3s fall 3 rise 2 on-marked-down shutdown-sessions
-{batman2_servers}
-"""
+# The seed's haproxy.cfg (step 12) as the student wrote it, kept in the repository.
+SEED_HAPROXY_CFG = ROOT / "haproxy" / "homework.cfg"
+SEED_ADDRESSES = ("172.17.0.2", "172.17.0.3", "172.17.0.4")  # the student's containers
 
 
 def seed_haproxy_cfg(addresses: list[str]) -> str:
-    def servers(indent):
-        return "\n".join(f"{indent}server postgresql_{a}_5432 {a}:5432 maxconn 100 check port 8008"
-                         for a in addresses)
-
-    return SEED_HAPROXY_CFG.format(batman_servers=servers(" " * 4),
-                                   batman2_servers=servers(" " * 8))
+    """The seed's file with its three node addresses replaced by ``addresses``, one more
+    server line per section for each further node; nothing else changed."""
+    text = SEED_HAPROXY_CFG.read_text()
+    assert all(text.count(f"{a}:5432 ") == 2 for a in SEED_ADDRESSES), "seed file changed"
+    placeholders = [f"@node{i}@" for i in range(len(SEED_ADDRESSES))]
+    for seed, placeholder in zip(SEED_ADDRESSES, placeholders):
+        text = text.replace(seed, placeholder)
+    lines = []
+    for line in text.splitlines():
+        lines.append(line)
+        if placeholders[-1] in line:  # the last server line of a section: add the others
+            lines += [line.replace(placeholders[-1], f"@node{i}@")
+                      for i in range(len(SEED_ADDRESSES), len(addresses))]
+    text = "\n".join(lines) + "\n"
+    for i, address in enumerate(addresses):
+        text = text.replace(f"@node{i}@", address)
+    return text
 
 
 # ------------------------------------------------------------ the student's cluster
