@@ -60,7 +60,14 @@ def switch(cluster, leader, candidate, record_property, figure, evidence):
     cluster.wait_streaming(leader, timeline=timeline + 1, timeout=120)
     record_property(f"{figure}_old_leader_streaming_after_seconds",
                     round(time.monotonic() - started, 2))
-    assert cluster.timelines() == {name: timeline + 1 for name in cluster.member_names()}
+    expected = {name: timeline + 1 for name in cluster.member_names()}
+
+    def every_member_followed():  # the other replicas follow a loop or so after the old leader
+        now = cluster.timelines()
+        return now == expected, now
+
+    cluster.wait_for(f"every member on timeline {timeline + 1}", every_member_followed,
+                     timeout=60)
     evidence("POST /switchover answer", response.text)
     evidence("patronictl list after", cluster.patronictl("list").output)
 
