@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from fixtures.cluster import PRIMARY_ROLES
+
 pytestmark = [pytest.mark.order(1), pytest.mark.cluster,
               pytest.mark.homework("1-6, 9: three Spilo nodes on one etcd form a cluster")]
 
@@ -18,22 +20,21 @@ def test_cluster_has_one_leader_and_streaming_replicas_on_one_timeline(cluster):
     assert names == sorted(cluster.member_names()), f"/cluster lists {names}"
     roles = sorted(m["role"] for m in members)
     assert roles.count("leader") == 1, f"roles: {roles}"
-    replicas = [m for m in members if m["role"] != "leader"]
+    replicas = [m["name"] for m in members if m["role"] != "leader"]
     assert len(replicas) == len(members) - 1
-    assert all(m["state"] == "streaming" for m in replicas), members
+    streaming = cluster.streaming_replicas()
+    assert set(replicas) <= streaming, f"not streaming: {sorted(set(replicas) - streaming)}"
     timelines = {m["timeline"] for m in members}
     assert len(timelines) == 1, f"members on timelines {timelines}"
 
 
-def test_etcd_holds_members_leader_config_and_initialize(cluster):
-    """Step 5: what Patroni keeps in etcd under /service/<scope>/ (read with etcd3)."""
+def test_etcd_holds_members_leader_config_and_initialize(cluster, evidence):
+    """Step 5: what Patroni keeps in etcd under /service/<scope>/ (v3 API with etcd3, or the
+    v2 store the homework's ETCD_HOST uses, read over HTTP)."""
     prefix = cluster.dcs_prefix()
-    client = cluster.etcd()
-    try:
-        keys = {meta.key.decode()[len(prefix):]: value.decode()
-                for value, meta in client.get_prefix(prefix)}
-    finally:
-        client.close()
+    found = cluster.dcs_keys()
+    keys = found.keys
+    evidence(f"etcd {found.api} keys under {prefix}", "\n".join(sorted(keys)))
 
     for name in cluster.member_names():
         assert f"members/{name}" in keys, f"no members/{name} under {prefix}: {sorted(keys)}"
@@ -53,6 +54,8 @@ def test_etcd_holds_members_leader_config_and_initialize(cluster):
     if settings is not None:  # the suite started this cluster: its timings are what it asked for
         assert (dcs_config["ttl"], dcs_config["loop_wait"]) == \
             (settings.timings.ttl, settings.timings.loop_wait)
+        assert found.api == settings.etcd_api, \
+            f"nodes were told to use etcd {settings.etcd_api}, keys are in {found.api}"
 
 
 def test_primary_endpoint_answers_200_on_leader_only(cluster):
@@ -75,12 +78,12 @@ def test_patroni_endpoint_reports_role_state_timeline_version_and_scope(cluster)
     timelines = set()
     for name in cluster.member_names():
         status = cluster.rest(name, "/patroni").json()
-        expected_role = "primary" if name == leader else "replica"
-        assert status["role"] == expected_role, f"{name}: {status}"
+        expected_roles = PRIMARY_ROLES if name == leader else ("replica",)  # 3.x: master
+        assert status["role"] in expected_roles, f"{name}: {status}"
         assert status["state"] in ("running", "streaming"), f"{name}: {status}"
         assert status["server_version"] >= 100000, f"{name}: {status}"
         assert status["patroni"]["scope"] == cluster.scope, f"{name}: {status}"
-        assert status["patroni"]["name"] == name, f"{name}: {status}"
+        assert status["patroni"].get("name", name) == name, f"{name}: {status}"
         timelines.add(status["timeline"])
     assert len(timelines) == 1, f"timelines {timelines}"
 

@@ -1,24 +1,31 @@
-"""Homework step 10: a manual failover with `patronictl failover`, run inside a node."""
+"""Homework step 10: a manual failover with `patronictl failover`, run inside a node.
+
+Graded from what the cluster remembers: a promotion in its timeline history
+(/history, `patronictl history`) that every member followed. With changes
+allowed (always on the suite's own cluster) the suite also performs a failover,
+writing its rows in a database of its own.
+"""
+import json
 import time
 
 import psycopg.errors
 import pytest
 
-pytestmark = [pytest.mark.order(3), pytest.mark.cluster, pytest.mark.destructive,
+pytestmark = [pytest.mark.order(3), pytest.mark.cluster,
               pytest.mark.homework("10: failover with patronictl")]
 
 ROWS = 100
 
 
 @pytest.fixture(scope="module")
-def failover(healthy_cluster):
+def failover(healthy_cluster, suite_database):
     """Write rows, then `patronictl failover --candidate <replica> --force` inside the leader."""
     cluster = healthy_cluster
     old_leader = cluster.leader()
     candidate = cluster.replicas()[0]
     timelines_before = cluster.timelines()
     listing_before = cluster.patronictl("list").output
-    with cluster.connect(old_leader) as conn:
+    with cluster.connect(old_leader, dbname=suite_database) as conn:
         conn.execute("DROP TABLE IF EXISTS failover_rows")
         conn.execute("CREATE TABLE failover_rows (id int PRIMARY KEY)")
         for i in range(ROWS):  # one transaction each, every one acknowledged before the failover
@@ -31,10 +38,11 @@ def failover(healthy_cluster):
     promoted_after = time.monotonic() - started
     return {"old_leader": old_leader, "candidate": candidate, "result": result,
             "timelines_before": timelines_before, "promoted_after": promoted_after,
-            "listing_before": listing_before,
+            "listing_before": listing_before, "database": suite_database,
             "started": started}
 
 
+@pytest.mark.destructive
 def test_step10_patronictl_failover_promotes_the_candidate(healthy_cluster, failover,
                                                            record_property, evidence):
     """patronictl reports success and the candidate holds the leader lock."""
@@ -47,6 +55,7 @@ def test_step10_patronictl_failover_promotes_the_candidate(healthy_cluster, fail
     record_property("failover_seconds", round(failover["promoted_after"], 2))
 
 
+@pytest.mark.destructive
 def test_step10_old_leader_rejoins_as_a_streaming_replica(healthy_cluster, failover,
                                                           record_property):
     """The old leader follows the new one (pg_rewind where needed) and streams on the new timeline."""
@@ -56,6 +65,7 @@ def test_step10_old_leader_rejoins_as_a_streaming_replica(healthy_cluster, failo
                     round(time.monotonic() - failover["started"], 2))
 
 
+@pytest.mark.destructive
 def test_step10_timeline_rises_by_exactly_one_on_every_member(healthy_cluster, failover,
                                                                evidence):
     """Every member ends on the timeline after the one it was on."""
@@ -71,6 +81,7 @@ def test_step10_timeline_rises_by_exactly_one_on_every_member(healthy_cluster, f
     evidence("patronictl list after", healthy_cluster.patronictl("list").output)
 
 
+@pytest.mark.destructive
 def test_step10_history_records_the_switch(healthy_cluster, failover):
     """GET /history on the new leader ends with the switch away from the old timeline."""
     history = healthy_cluster.rest(failover["candidate"], "/history").json()
@@ -81,6 +92,7 @@ def test_step10_history_records_the_switch(healthy_cluster, failover):
         assert new_leader[0] == failover["candidate"], history
 
 
+@pytest.mark.destructive
 def test_step10_old_leader_serves_reads_and_refuses_writes(healthy_cluster, failover):
     """Connected to directly, the old leader answers reads and is read-only now."""
     cluster = healthy_cluster
@@ -88,17 +100,46 @@ def test_step10_old_leader_serves_reads_and_refuses_writes(healthy_cluster, fail
     cluster.wait_streaming(old, timeout=120)
 
     def probe():
-        count = cluster.sql(old, "SELECT count(*) FROM failover_rows")[0][0]
+        count = cluster.sql(old, "SELECT count(*) FROM failover_rows",
+                            dbname=failover["database"])[0][0]
         return count == ROWS, count
 
     cluster.wait_for(f"{old} to serve the {ROWS} rows", probe, timeout=60)
-    with cluster.connect(old) as conn:
+    with cluster.connect(old, dbname=failover["database"]) as conn:
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("INSERT INTO failover_rows VALUES (-1)")
 
 
+@pytest.mark.destructive
 def test_step10_no_row_written_before_the_failover_is_lost(healthy_cluster, failover):
     """Every acknowledged row is on the new leader."""
-    ids = {r[0] for r in healthy_cluster.sql(failover["candidate"], "SELECT id FROM failover_rows")}
+    ids = {r[0] for r in healthy_cluster.sql(failover["candidate"], "SELECT id FROM failover_rows",
+                                             dbname=failover["database"])}
     missing = sorted(set(range(ROWS)) - ids)
     assert not missing, f"lost rows after failover: {missing[:20]}"
+
+
+# --------------------------------------- graded from the cluster's history (read-only)
+def timelines_in(history):
+    return [entry[0] for entry in history]
+
+
+def test_step10_history_shows_a_promotion_every_member_followed(healthy_cluster, evidence):
+    """/history (as found, on a cluster someone else built) records at least one promotion,
+    `patronictl history` agrees, and every member now runs on one timeline after it."""
+    cluster = healthy_cluster
+    history = cluster.history_to_grade()
+    evidence("/history graded", json.dumps(history))
+    listing = cluster.patronictl("history", "-f", "json")
+    evidence("patronictl history", listing.output)
+    assert history, "no promotion in /history: no failover (nor switchover) was done"
+    assert listing.exit_code == 0, listing.output
+    listed = [row["TL"] for row in json.loads(listing.output)]
+    assert listed[:len(history)] == timelines_in(history), \
+        f"patronictl history lists timelines {listed}, /history {timelines_in(history)}"
+    timelines = cluster.timelines()
+    assert len(set(timelines.values())) == 1, f"members on different timelines: {timelines}"
+    current = next(iter(timelines.values()))
+    assert current > max(timelines_in(history)), \
+        f"members on timeline {current}, but /history promoted away from " \
+        f"{max(timelines_in(history))}"

@@ -51,3 +51,26 @@ def test_diagnostics_never_show_the_passwords():
     text = ViewOnly().diagnostics()
     assert "s3cret-pw" not in text
     assert "FATAL: password *** was wrong" in text
+
+
+class Patroni3View(ViewOnly):
+    """Early Patroni 3.x: replicas are "running" in /cluster; the leader's /patroni lists them."""
+
+    def __init__(self, streaming):
+        self.streaming = streaming
+
+    def rest(self, member, path, **kwargs):
+        class Answer:
+            def json(inner):
+                return {"role": "master", "replication": [
+                    {"application_name": n, "state": "streaming"} for n in self.streaming]}
+        assert (member, path) == ("node1", "/patroni")
+        return Answer()
+
+
+def test_running_replicas_count_as_streaming_when_the_leader_lists_them():
+    view = {"members": [member("node1", "leader", "running"),
+                        member("node2", "replica", "running"),
+                        member("node3", "replica", "running")]}
+    assert Patroni3View(["node2", "node3"]).health_problems(view) == []
+    assert "node3 is replica/running" in Patroni3View(["node2"]).health_problems(view)

@@ -29,6 +29,7 @@ def test_both_backends_list_every_node_checked_on_patroni_port():
         assert servers == [f"server node{i} node{i}:5432 maxconn 100 check port 8008"
                            for i in (1, 2, 3)]
     assert "bind *:7000" in parts["stats"]
+    assert "stats show-legends" in parts["stats"]  # servers' addresses in the stats CSV
 
 
 def test_nodes_are_resolved_through_dockers_dns():

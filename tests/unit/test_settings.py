@@ -36,3 +36,17 @@ def test_passwords_are_fresh_each_run_and_never_in_repr():
 
 def test_node_names():
     assert ClusterSettings(nodes=3).node_names == ["node1", "node2", "node3"]
+
+
+def test_etcd_v2_gives_spilos_etcd_host_instead_of_etcd3_host():
+    env = ClusterSettings(etcd_api="v2").node_env("etcd:2379")
+    assert env["ETCD_HOST"] == "etcd:2379" and "ETCD3_HOST" not in env
+    env = ClusterSettings().node_env("etcd:2379")
+    assert env["ETCD3_HOST"] == "etcd:2379" and "ETCD_HOST" not in env
+
+
+def test_an_unknown_etcd_api_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="v4"):
+        ClusterSettings(etcd_api="v4").node_env("etcd:2379")

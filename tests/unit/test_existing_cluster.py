@@ -1,0 +1,32 @@
+"""Grading someone else's cluster: addresses (IPv6 too) and the patronictl configuration."""
+import pytest
+import yaml
+
+from fixtures.cluster import Endpoint
+from fixtures.existing_cluster import (TargetError, parse_endpoint, patronictl_config,
+                                       rest_endpoint_of)
+
+
+def test_ipv6_endpoints_are_parsed_and_written_back_in_brackets():
+    endpoint = parse_endpoint("[::1]:2379", "--target-etcd")
+    assert endpoint == Endpoint("::1", 2379)
+    assert str(endpoint) == "[::1]:2379"
+    assert str(parse_endpoint("127.0.0.1:2379", "x")) == "127.0.0.1:2379"
+
+
+def test_ipv6_rest_urls():
+    assert rest_endpoint_of("http://[fd00::5]:8008", "x") == Endpoint("fd00::5", 8008)
+    assert f"http://{Endpoint('fd00::5', 8008)}/patroni" == "http://[fd00::5]:8008/patroni"
+
+
+@pytest.mark.parametrize("text", ["nohost", ":2379", "host:port"])
+def test_bad_endpoints_are_refused(text):
+    with pytest.raises(TargetError):
+        parse_endpoint(text, "--target-etcd")
+
+
+@pytest.mark.parametrize("api, section", [("v2", "etcd"), ("v3", "etcd3"), (None, "etcd3")])
+def test_patronictl_config_uses_the_api_that_holds_the_scope(api, section):
+    config = yaml.safe_load(patronictl_config("dummy", Endpoint("127.0.0.1", 2379), api))
+    assert config == {"scope": "dummy",
+                      section: {"hosts": "127.0.0.1:2379", "use_proxies": True}}
