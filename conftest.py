@@ -1,4 +1,5 @@
 """Root conftest: the suite's fixtures live in fixtures/, wired in as a plugin."""
+
 import os
 
 # Ryuk, testcontainers' reaper, is an image and cannot be pulled here; the

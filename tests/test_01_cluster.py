@@ -3,14 +3,18 @@
 What the homework looked at by hand (etcd's keys, the REST API, `patronictl
 list`, psql to the master) is checked here from the system itself.
 """
+
 import json
 
 import pytest
 
 from fixtures.cluster import PRIMARY_ROLES
 
-pytestmark = [pytest.mark.order(1), pytest.mark.cluster,
-              pytest.mark.homework("1-6, 9: three Spilo nodes on one etcd form a cluster")]
+pytestmark = [
+    pytest.mark.order(1),
+    pytest.mark.cluster,
+    pytest.mark.homework("1-6, 9: three Spilo nodes on one etcd form a cluster"),
+]
 
 
 def test_cluster_has_one_leader_and_streaming_replicas_on_one_timeline(cluster):
@@ -42,8 +46,9 @@ def test_etcd_holds_members_leader_config_and_initialize(cluster, evidence):
         for field in ("conn_url", "api_url", "role", "state"):
             assert field in member, f"members/{name} lacks {field}: {member}"
 
-    assert keys.get("leader") == cluster.leader(), \
+    assert keys.get("leader") == cluster.leader(), (
         f"etcd leader key {keys.get('leader')!r}, REST leader {cluster.leader()!r}"
+    )
     assert keys.get("initialize"), "no initialize key (the cluster's system identifier)"
 
     dcs_config = json.loads(keys["config"])
@@ -52,10 +57,13 @@ def test_etcd_holds_members_leader_config_and_initialize(cluster, evidence):
         assert dcs_config[field] == in_force[field], (field, dcs_config, in_force)
     settings = getattr(cluster, "settings", None)
     if settings is not None:  # the suite started this cluster: its timings are what it asked for
-        assert (dcs_config["ttl"], dcs_config["loop_wait"]) == \
-            (settings.timings.ttl, settings.timings.loop_wait)
-        assert found.api == settings.etcd_api, \
+        assert (dcs_config["ttl"], dcs_config["loop_wait"]) == (
+            settings.timings.ttl,
+            settings.timings.loop_wait,
+        )
+        assert found.api == settings.etcd_api, (
             f"nodes were told to use etcd {settings.etcd_api}, keys are in {found.api}"
+        )
 
 
 def test_primary_endpoint_answers_200_on_leader_only(cluster):
@@ -65,11 +73,13 @@ def test_primary_endpoint_answers_200_on_leader_only(cluster):
         primary = cluster.rest(name, "/primary").status_code
         replica = cluster.rest(name, "/replica").status_code
         if name == leader:
-            assert (primary, replica) == (200, 503), f"{name} (leader): /primary {primary}, " \
-                                                     f"/replica {replica}"
+            assert (primary, replica) == (200, 503), (
+                f"{name} (leader): /primary {primary}, /replica {replica}"
+            )
         else:
-            assert (primary, replica) == (503, 200), f"{name} (replica): /primary {primary}, " \
-                                                     f"/replica {replica}"
+            assert (primary, replica) == (503, 200), (
+                f"{name} (replica): /primary {primary}, /replica {replica}"
+            )
 
 
 def test_patroni_endpoint_reports_role_state_timeline_version_and_scope(cluster):
@@ -112,8 +122,9 @@ def test_sql_over_ssl_only_the_leader_is_not_in_recovery(cluster):
             name, "SELECT pg_is_in_recovery(), ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
         )[0]
         assert ssl, f"{name}: connection is not encrypted"
-        assert in_recovery == (name != leader), \
+        assert in_recovery == (name != leader), (
             f"{name}: pg_is_in_recovery() = {in_recovery}, leader is {leader}"
+        )
 
 
 def test_remote_clients_without_ssl_are_rejected(cluster):
@@ -123,7 +134,12 @@ def test_remote_clients_without_ssl_are_rejected(cluster):
     leader = cluster.leader()
     endpoint = cluster.pg_endpoint(leader)
     with pytest.raises(psycopg.OperationalError, match="pg_hba.conf rejects connection"):
-        psycopg.connect(host=endpoint.host, port=endpoint.port, dbname="postgres",
-                        user=cluster.credentials.superuser,
-                        password=cluster.credentials.superuser_password,
-                        sslmode="disable", connect_timeout=5).close()
+        psycopg.connect(
+            host=endpoint.host,
+            port=endpoint.port,
+            dbname="postgres",
+            user=cluster.credentials.superuser,
+            password=cluster.credentials.superuser_password,
+            sslmode="disable",
+            connect_timeout=5,
+        ).close()

@@ -5,14 +5,18 @@ Graded from what the cluster remembers: a promotion in its timeline history
 allowed (always on the suite's own cluster) the suite also performs a failover,
 writing its rows in a database of its own.
 """
+
 import json
 import time
 
 import psycopg.errors
 import pytest
 
-pytestmark = [pytest.mark.order(3), pytest.mark.cluster,
-              pytest.mark.homework("10: failover with patronictl")]
+pytestmark = [
+    pytest.mark.order(3),
+    pytest.mark.cluster,
+    pytest.mark.homework("10: failover with patronictl"),
+]
 
 ROWS = 100
 
@@ -32,19 +36,25 @@ def failover(healthy_cluster, suite_database):
             conn.execute("INSERT INTO failover_rows VALUES (%s)", (i,))
 
     started = time.monotonic()
-    result = cluster.patronictl("failover", "--candidate", candidate, "--force",
-                                member=old_leader)
+    result = cluster.patronictl("failover", "--candidate", candidate, "--force", member=old_leader)
     cluster.wait_for_leader(candidate, timeout=120)
     promoted_after = time.monotonic() - started
-    return {"old_leader": old_leader, "candidate": candidate, "result": result,
-            "timelines_before": timelines_before, "promoted_after": promoted_after,
-            "listing_before": listing_before, "database": suite_database,
-            "started": started}
+    return {
+        "old_leader": old_leader,
+        "candidate": candidate,
+        "result": result,
+        "timelines_before": timelines_before,
+        "promoted_after": promoted_after,
+        "listing_before": listing_before,
+        "database": suite_database,
+        "started": started,
+    }
 
 
 @pytest.mark.destructive
-def test_step10_patronictl_failover_promotes_the_candidate(healthy_cluster, failover,
-                                                           record_property, evidence):
+def test_step10_patronictl_failover_promotes_the_candidate(
+    healthy_cluster, failover, record_property, evidence
+):
     """patronictl reports success and the candidate holds the leader lock."""
     result = failover["result"]
     evidence("patronictl list before", failover["listing_before"])
@@ -56,18 +66,20 @@ def test_step10_patronictl_failover_promotes_the_candidate(healthy_cluster, fail
 
 
 @pytest.mark.destructive
-def test_step10_old_leader_rejoins_as_a_streaming_replica(healthy_cluster, failover,
-                                                          record_property):
-    """The old leader follows the new one (pg_rewind where needed) and streams on the new timeline."""
+def test_step10_old_leader_rejoins_as_a_streaming_replica(
+    healthy_cluster, failover, record_property
+):
+    """The old leader follows the new one (pg_rewind where needed) and streams on the new
+    timeline."""
     new_timeline = failover["timelines_before"][failover["old_leader"]] + 1
     healthy_cluster.wait_streaming(failover["old_leader"], timeline=new_timeline, timeout=120)
-    record_property("old_leader_streaming_after_seconds",
-                    round(time.monotonic() - failover["started"], 2))
+    record_property(
+        "old_leader_streaming_after_seconds", round(time.monotonic() - failover["started"], 2)
+    )
 
 
 @pytest.mark.destructive
-def test_step10_timeline_rises_by_exactly_one_on_every_member(healthy_cluster, failover,
-                                                               evidence):
+def test_step10_timeline_rises_by_exactly_one_on_every_member(healthy_cluster, failover, evidence):
     """Every member ends on the timeline after the one it was on."""
     before = failover["timelines_before"]
     expected = {name: tl + 1 for name, tl in before.items()}
@@ -100,8 +112,9 @@ def test_step10_old_leader_serves_reads_and_refuses_writes(healthy_cluster, fail
     cluster.wait_streaming(old, timeout=120)
 
     def probe():
-        count = cluster.sql(old, "SELECT count(*) FROM failover_rows",
-                            dbname=failover["database"])[0][0]
+        count = cluster.sql(old, "SELECT count(*) FROM failover_rows", dbname=failover["database"])[
+            0
+        ][0]
         return count == ROWS, count
 
     cluster.wait_for(f"{old} to serve the {ROWS} rows", probe, timeout=60)
@@ -113,8 +126,12 @@ def test_step10_old_leader_serves_reads_and_refuses_writes(healthy_cluster, fail
 @pytest.mark.destructive
 def test_step10_no_row_written_before_the_failover_is_lost(healthy_cluster, failover):
     """Every acknowledged row is on the new leader."""
-    ids = {r[0] for r in healthy_cluster.sql(failover["candidate"], "SELECT id FROM failover_rows",
-                                             dbname=failover["database"])}
+    ids = {
+        r[0]
+        for r in healthy_cluster.sql(
+            failover["candidate"], "SELECT id FROM failover_rows", dbname=failover["database"]
+        )
+    }
     missing = sorted(set(range(ROWS)) - ids)
     assert not missing, f"lost rows after failover: {missing[:20]}"
 
@@ -135,11 +152,13 @@ def test_step10_history_shows_a_promotion_every_member_followed(healthy_cluster,
     assert history, "no promotion in /history: no failover (nor switchover) was done"
     assert listing.exit_code == 0, listing.output
     listed = [row["TL"] for row in json.loads(listing.output)]
-    assert listed[:len(history)] == timelines_in(history), \
+    assert listed[: len(history)] == timelines_in(history), (
         f"patronictl history lists timelines {listed}, /history {timelines_in(history)}"
+    )
     timelines = cluster.timelines()
     assert len(set(timelines.values())) == 1, f"members on different timelines: {timelines}"
     current = next(iter(timelines.values()))
-    assert current > max(timelines_in(history)), \
-        f"members on timeline {current}, but /history promoted away from " \
+    assert current > max(timelines_in(history)), (
+        f"members on timeline {current}, but /history promoted away from "
         f"{max(timelines_in(history))}"
+    )

@@ -4,20 +4,27 @@ Graded from the timeline history: after the failover of step 10, a second
 promotion. With changes allowed (always on the suite's own cluster) the suite
 also performs the homework's three requests and switches back.
 """
+
 import json
 import time
 
 import pytest
 
-pytestmark = [pytest.mark.order(4), pytest.mark.cluster,
-              pytest.mark.homework("11: switchover through the REST API")]
+pytestmark = [
+    pytest.mark.order(4),
+    pytest.mark.cluster,
+    pytest.mark.homework("11: switchover through the REST API"),
+]
 
 
 @pytest.fixture(scope="module")
 def start(healthy_cluster):
     """Roles and timelines before any switchover of this module."""
-    return {"leader": healthy_cluster.leader(), "replicas": healthy_cluster.replicas(),
-            "timelines": healthy_cluster.timelines()}
+    return {
+        "leader": healthy_cluster.leader(),
+        "replicas": healthy_cluster.replicas(),
+        "timelines": healthy_cluster.timelines(),
+    }
 
 
 def assert_unchanged(cluster, start):
@@ -29,8 +36,9 @@ def assert_unchanged(cluster, start):
 @pytest.mark.destructive
 def test_step11_switchover_naming_only_a_candidate_is_refused(healthy_cluster, start, evidence):
     """POST /switchover {"candidate"} answers 400: a switchover needs the current leader named."""
-    response = healthy_cluster.rest(start["leader"], "/switchover", method="POST",
-                                    json_body={"candidate": start["replicas"][0]})
+    response = healthy_cluster.rest(
+        start["leader"], "/switchover", method="POST", json_body={"candidate": start["replicas"][0]}
+    )
     evidence("POST /switchover answer", f"{response.status_code} {response.text}")
     assert response.status_code == 400, response.text
     assert "Switchover could be performed only from a specific leader" in response.text
@@ -40,8 +48,9 @@ def test_step11_switchover_naming_only_a_candidate_is_refused(healthy_cluster, s
 @pytest.mark.destructive
 def test_step11_switchover_naming_the_wrong_leader_is_refused(healthy_cluster, start, evidence):
     """POST /switchover {"leader": a replica} answers 412: leader name does not match."""
-    response = healthy_cluster.rest(start["leader"], "/switchover", method="POST",
-                                    json_body={"leader": start["replicas"][0]})
+    response = healthy_cluster.rest(
+        start["leader"], "/switchover", method="POST", json_body={"leader": start["replicas"][0]}
+    )
     evidence("POST /switchover answer", f"{response.status_code} {response.text}")
     assert response.status_code == 412, response.text
     assert "leader name does not match" in response.text
@@ -58,31 +67,39 @@ def switch(cluster, leader, candidate, record_property, figure, evidence):
     cluster.wait_for_leader(candidate, timeout=120)
     record_property(f"{figure}_seconds", round(time.monotonic() - started, 2))
     cluster.wait_streaming(leader, timeline=timeline + 1, timeout=120)
-    record_property(f"{figure}_old_leader_streaming_after_seconds",
-                    round(time.monotonic() - started, 2))
+    record_property(
+        f"{figure}_old_leader_streaming_after_seconds", round(time.monotonic() - started, 2)
+    )
     expected = {name: timeline + 1 for name in cluster.member_names()}
 
     def every_member_followed():  # the other replicas follow a loop or so after the old leader
         now = cluster.timelines()
         return now == expected, now
 
-    cluster.wait_for(f"every member on timeline {timeline + 1}", every_member_followed,
-                     timeout=60)
+    cluster.wait_for(f"every member on timeline {timeline + 1}", every_member_followed, timeout=60)
     evidence("POST /switchover answer", response.text)
     evidence("patronictl list after", cluster.patronictl("list").output)
 
 
 @pytest.mark.destructive
-def test_step11_switchover_with_leader_and_candidate_succeeds(healthy_cluster, start,
-                                                              record_property, evidence):
+def test_step11_switchover_with_leader_and_candidate_succeeds(
+    healthy_cluster, start, record_property, evidence
+):
     """200, the candidate leads, the timeline rises by one, the old leader streams again."""
-    switch(healthy_cluster, start["leader"], start["replicas"][0], record_property, "switchover",
-           evidence)
+    switch(
+        healthy_cluster,
+        start["leader"],
+        start["replicas"][0],
+        record_property,
+        "switchover",
+        evidence,
+    )
 
 
 @pytest.mark.destructive
-def test_step11_switch_back_to_the_original_leader(healthy_cluster, start, record_property,
-                                                   evidence):
+def test_step11_switch_back_to_the_original_leader(
+    healthy_cluster, start, record_property, evidence
+):
     """The same call in reverse returns the lock to the leader the module started with."""
     current = healthy_cluster.leader()
     if current == start["leader"]:
@@ -98,7 +115,8 @@ def test_step11_history_shows_a_second_promotion(healthy_cluster, evidence):
     history = cluster.history_to_grade()
     evidence("/history graded", json.dumps(history))
     evidence("patronictl history", cluster.patronictl("history").output)
-    assert len(history) >= 2, \
+    assert len(history) >= 2, (
         f"{len(history)} promotion(s) in /history: a failover and a switchover make two"
+    )
     leaders = [entry[4] for entry in history if len(entry) > 4]  # Patroni 2.0+ records them
     evidence("new leader of each promotion", leaders)

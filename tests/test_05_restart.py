@@ -5,6 +5,7 @@ the one in Patroni's dynamic configuration, and no member waits for a restart.
 With changes allowed (always on the suite's own cluster) the suite also changes
 parameters with `patronictl edit-config` and restarts; they are undone at the end.
 """
+
 import json
 import time
 
@@ -12,8 +13,11 @@ import pytest
 
 from fixtures.compat import version_tuple
 
-pytestmark = [pytest.mark.order(5), pytest.mark.cluster,
-              pytest.mark.homework("13: configuration change that needs a restart")]
+pytestmark = [
+    pytest.mark.order(5),
+    pytest.mark.cluster,
+    pytest.mark.homework("13: configuration change that needs a restart"),
+]
 
 
 def show_everywhere(cluster, parameter):
@@ -21,8 +25,10 @@ def show_everywhere(cluster, parameter):
 
 
 def start_times(cluster):
-    return {name: cluster.sql(name, "SELECT pg_postmaster_start_time()")[0][0]
-            for name in cluster.member_names()}
+    return {
+        name: cluster.sql(name, "SELECT pg_postmaster_start_time()")[0][0]
+        for name in cluster.member_names()
+    }
 
 
 def pending(cluster):
@@ -30,13 +36,13 @@ def pending(cluster):
     result = {}
     for name in cluster.member_names():
         status = cluster.rest(name, "/patroni").json()
-        result[name] = (status.get("pending_restart", False),
-                        status.get("pending_restart_reason"))
+        result[name] = (status.get("pending_restart", False), status.get("pending_restart_reason"))
     return result
 
 
 def test_step13_running_max_connections_is_the_dynamic_configuration_on_every_member(
-        healthy_cluster, evidence):
+    healthy_cluster, evidence
+):
     """Read-only: /config sets max_connections, every member runs with that value
     (SHOW max_connections) and none has a restart pending (/patroni)."""
     cluster = healthy_cluster
@@ -48,27 +54,33 @@ def test_step13_running_max_connections_is_the_dynamic_configuration_on_every_me
     evidence("SHOW max_connections on each member", running)
     evidence("patronictl list", cluster.patronictl("list").output)
     assert configured is not None, "the dynamic configuration (/config) sets no max_connections"
-    assert set(running.values()) == {str(configured)}, \
+    assert set(running.values()) == {str(configured)}, (
         f"/config says max_connections {configured}, members run {running}"
+    )
     waiting = {name: why for name, (flag, why) in flags.items() if flag}
     assert not waiting, f"members still waiting for a restart: {waiting}"
 
 
 @pytest.fixture(scope="module")
 def before(healthy_cluster):
-    return {"leader": healthy_cluster.leader(), "timelines": healthy_cluster.timelines(),
-            "started": start_times(healthy_cluster)}
+    return {
+        "leader": healthy_cluster.leader(),
+        "timelines": healthy_cluster.timelines(),
+        "started": start_times(healthy_cluster),
+    }
 
 
 @pytest.fixture(scope="module")
 def reload_change(healthy_cluster, before):
     """log_min_duration_statement through `patronictl edit-config`: needs only a reload."""
-    current = healthy_cluster.sql(before["leader"],
-                                  "SELECT setting FROM pg_settings "
-                                  "WHERE name = 'log_min_duration_statement'")[0][0]
+    current = healthy_cluster.sql(
+        before["leader"],
+        "SELECT setting FROM pg_settings WHERE name = 'log_min_duration_statement'",
+    )[0][0]
     new = 250 if current != "250" else 300
-    result = healthy_cluster.patronictl("edit-config", "-p", f"log_min_duration_statement={new}",
-                                        "--force")
+    result = healthy_cluster.patronictl(
+        "edit-config", "-p", f"log_min_duration_statement={new}", "--force"
+    )
     return {"new": new, "result": result}
 
 
@@ -82,8 +94,9 @@ def restart_change(healthy_cluster, before, reload_change):
 
 
 @pytest.mark.destructive
-def test_step13_reload_parameter_applies_everywhere_without_restart(healthy_cluster, before,
-                                                                   reload_change):
+def test_step13_reload_parameter_applies_everywhere_without_restart(
+    healthy_cluster, before, reload_change
+):
     """A reload-only parameter reaches every member; no restart, no pending flag."""
     result = reload_change["result"]
     assert result.exit_code == 0 and "Configuration changed" in result.output, result.output
@@ -93,8 +106,9 @@ def test_step13_reload_parameter_applies_everywhere_without_restart(healthy_clus
         values = show_everywhere(healthy_cluster, "log_min_duration_statement")
         return set(values.values()) == {expected}, values
 
-    healthy_cluster.wait_for(f"log_min_duration_statement = {expected} on every member",
-                             probe, timeout=60)
+    healthy_cluster.wait_for(
+        f"log_min_duration_statement = {expected} on every member", probe, timeout=60
+    )
     assert start_times(healthy_cluster) == before["started"], "a member restarted for a reload"
     flags = pending(healthy_cluster)
     assert not any(flag for flag, _ in flags.values()), flags
@@ -102,29 +116,42 @@ def test_step13_reload_parameter_applies_everywhere_without_restart(healthy_clus
 
 @pytest.mark.destructive
 def test_step13_max_connections_change_is_pending_restart_on_every_member(
-        healthy_cluster, restart_change):
+    healthy_cluster, restart_change
+):
     """/patroni on each member: pending_restart, with the reason naming old and new values."""
     result = restart_change["result"]
     assert result.exit_code == 0 and "Configuration changed" in result.output, result.output
-    reason = {"max_connections": {"old_value": str(restart_change["old"]),
-                                  "new_value": str(restart_change["new"])}}
+    reason = {
+        "max_connections": {
+            "old_value": str(restart_change["old"]),
+            "new_value": str(restart_change["new"]),
+        }
+    }
 
     # Patroni 4 gives the reason; 3.x only the flag (no pending_restart_reason at all).
-    without_reasons = {name for name in healthy_cluster.member_names()
-                       if version_tuple(healthy_cluster.rest(name, "/patroni").json()
-                                        .get("patroni", {}).get("version", "")) < (4,)}
+    without_reasons = {
+        name
+        for name in healthy_cluster.member_names()
+        if version_tuple(
+            healthy_cluster.rest(name, "/patroni").json().get("patroni", {}).get("version", "")
+        )
+        < (4,)
+    }
 
     def probe():
         flags = pending(healthy_cluster)
-        return all(flag and (why == reason or (why is None and name in without_reasons))
-                   for name, (flag, why) in flags.items()), flags
+        return all(
+            flag and (why == reason or (why is None and name in without_reasons))
+            for name, (flag, why) in flags.items()
+        ), flags
 
     healthy_cluster.wait_for(f"pending_restart {reason} on every member", probe, timeout=60)
 
 
 @pytest.mark.destructive
-def test_step13_patronictl_list_shows_the_pending_restart(healthy_cluster, restart_change,
-                                                          evidence):
+def test_step13_patronictl_list_shows_the_pending_restart(
+    healthy_cluster, restart_change, evidence
+):
     """`patronictl list` grows the Pending restart column, flagged for every member."""
     change = f"max_connections: {restart_change['old']}->{restart_change['new']}"
 
@@ -132,20 +159,24 @@ def test_step13_patronictl_list_shows_the_pending_restart(healthy_cluster, resta
         # patronictl reads the members' keys in etcd, which follow /patroni by a loop_wait.
         rows = json.loads(healthy_cluster.patronictl("list", "-f", "json").output)
         # Patroni 4's patronictl adds a reason column; 3.x only the flag.
-        flagged = all(r.get("Pending restart") == "*" and change in r.get(
-            "Pending restart reason", change) for r in rows)
+        flagged = all(
+            r.get("Pending restart") == "*" and change in r.get("Pending restart reason", change)
+            for r in rows
+        )
         return flagged, rows
 
-    healthy_cluster.wait_for(f"patronictl list to flag '{change}' on every member",
-                             probe, timeout=60)
+    healthy_cluster.wait_for(
+        f"patronictl list to flag '{change}' on every member", probe, timeout=60
+    )
     table = healthy_cluster.patronictl("list")
     evidence("patronictl list", table.output)
     assert "Pending restart" in table.output, table.output
 
 
 @pytest.mark.destructive
-def test_step13_restart_applies_the_change_without_a_failover(healthy_cluster, before,
-                                                              restart_change, record_property):
+def test_step13_restart_applies_the_change_without_a_failover(
+    healthy_cluster, before, restart_change, record_property
+):
     """`patronictl restart <scope> --force`: new value everywhere, flags gone, same leader."""
     cluster = healthy_cluster
     started = time.monotonic()
@@ -160,8 +191,9 @@ def test_step13_restart_applies_the_change_without_a_failover(healthy_cluster, b
         flags = {name: flag for name, (flag, _) in pending(cluster).items()}
         return set(values.values()) == {expected} and not any(flags.values()), (values, flags)
 
-    cluster.wait_for(f"max_connections = {expected} everywhere and no pending restart",
-                     probe, timeout=120)
+    cluster.wait_for(
+        f"max_connections = {expected} everywhere and no pending restart", probe, timeout=120
+    )
     record_property("restart_seconds", round(time.monotonic() - started, 2))
     cluster.wait_healthy(timeout=120)
     assert cluster.leader() == before["leader"], "the leader changed during a restart"

@@ -8,17 +8,21 @@ gives each section's servers UP and DOWN (and their addresses where it shows
 them). Reading only; writes go to the suite's own database and need changes
 allowed on a cluster someone else built.
 """
+
 import time
 
 import psycopg
 import psycopg.errors
 import pytest
 
-pytestmark = [pytest.mark.order(6), pytest.mark.cluster,
-              pytest.mark.homework("12: client connections through HAProxy")]
+pytestmark = [
+    pytest.mark.order(6),
+    pytest.mark.cluster,
+    pytest.mark.homework("12: client connections through HAProxy"),
+]
 
 FOLLOW_DEADLINE = 60  # seconds for the read-write port to reach a new leader after a switchover
-AGREE_DEADLINE = 60   # seconds for HAProxy's checks to catch up with Patroni's roles
+AGREE_DEADLINE = 60  # seconds for HAProxy's checks to catch up with Patroni's roles
 
 
 def routing_problems(cluster, rw, ro):
@@ -39,8 +43,10 @@ def routing_problems(cluster, rw, ro):
             continue
         up = section.up()
         if len(section.servers) != cluster.expected_members:
-            problems.append(f"{name} lists {len(section.servers)} servers for "
-                            f"{cluster.expected_members} members")
+            problems.append(
+                f"{name} lists {len(section.servers)} servers for "
+                f"{cluster.expected_members} members"
+            )
         if len(up) != len(wanted):
             problems.append(f"{name}: {len(up)} server(s) UP, expected {len(wanted)} ({what})")
         up_members = {by_host.get(s.host, s.addr) for s in up if s.addr}
@@ -51,7 +57,8 @@ def routing_problems(cluster, rw, ro):
 
 @pytest.fixture(scope="module")
 def routes(healthy_cluster):
-    """The sections behind the read-write and read-only ports, once their checks agree with Patroni."""
+    """The sections behind the read-write and read-only ports, once their checks agree with
+    Patroni."""
     cluster = healthy_cluster
     rw, ro = cluster.haproxy_section("rw"), cluster.haproxy_section("ro")
     assert rw != ro, f"the read-write and the read-only port both lead to section {rw}"
@@ -60,8 +67,11 @@ def routes(healthy_cluster):
         problems, described = routing_problems(cluster, rw, ro)
         return not problems, problems or described
 
-    cluster.wait_for(f"HAProxy's stats to agree with Patroni (section {rw} on the leader, "
-                     f"{ro} on the replicas)", probe, timeout=AGREE_DEADLINE)
+    cluster.wait_for(
+        f"HAProxy's stats to agree with Patroni (section {rw} on the leader, {ro} on the replicas)",
+        probe,
+        timeout=AGREE_DEADLINE,
+    )
     return {"rw": rw, "ro": ro, "leader": cluster.leader(), "replicas": cluster.replicas()}
 
 
@@ -70,8 +80,10 @@ def test_step12_read_write_port_reaches_the_leader(healthy_cluster, routes, evid
     with healthy_cluster.connect(via="rw") as conn:
         member, in_recovery = healthy_cluster.served_by(conn)
         read_only = conn.execute("SELECT current_setting('transaction_read_only')").fetchone()[0]
-    evidence("server reached through the read-write port",
-             f"{member}: pg_is_in_recovery() {in_recovery}, transaction_read_only {read_only}")
+    evidence(
+        "server reached through the read-write port",
+        f"{member}: pg_is_in_recovery() {in_recovery}, transaction_read_only {read_only}",
+    )
     assert (member, in_recovery, read_only) == (routes["leader"], False, "off")
 
 
@@ -81,24 +93,29 @@ def test_step12_read_only_port_reaches_only_replicas(healthy_cluster, routes, ev
     for _ in range(4 * len(routes["replicas"])):
         with healthy_cluster.connect(via="ro") as conn:
             member, in_recovery = healthy_cluster.served_by(conn)
-            read_only = conn.execute(
-                "SELECT current_setting('transaction_read_only')").fetchone()[0]
-        assert in_recovery and read_only == "on", \
+            read_only = conn.execute("SELECT current_setting('transaction_read_only')").fetchone()[
+                0
+            ]
+        assert in_recovery and read_only == "on", (
             f"5001 reached {member}: pg_is_in_recovery() {in_recovery}, read-only {read_only}"
+        )
         seen[member] = seen.get(member, 0) + 1
     evidence("servers reached through the read-only port (connections each)", seen)
-    assert set(seen) <= set(routes["replicas"]), \
+    assert set(seen) <= set(routes["replicas"]), (
         f"5001 reached {sorted(seen)}; the replicas are {routes['replicas']}"
+    )
 
 
 def test_step12_stats_page_shows_the_leader_and_the_replicas_behind_their_ports(
-        healthy_cluster, routes, evidence):
+    healthy_cluster, routes, evidence
+):
     """Stats on 7000: the read-write section has the leader UP only, the read-only section the
     replicas; what each section checks and what its servers answered."""
     problems, described = routing_problems(healthy_cluster, routes["rw"], routes["ro"])
-    evidence("HAProxy sections (read-write, read-only)",
-             "\n".join(described.get(name, f"{name}: missing")
-                       for name in (routes["rw"], routes["ro"])))
+    evidence(
+        "HAProxy sections (read-write, read-only)",
+        "\n".join(described.get(name, f"{name}: missing") for name in (routes["rw"], routes["ro"])),
+    )
     evidence("HAProxy stats (section: server status)", healthy_cluster.haproxy_status())
     assert not problems, problems
 
@@ -112,20 +129,23 @@ def test_step12_clients_connect_over_ssl(healthy_cluster, routes):
 
 
 @pytest.mark.writes
-def test_step12_a_write_through_the_read_write_port_commits(healthy_cluster, routes,
-                                                           suite_database):
+def test_step12_a_write_through_the_read_write_port_commits(
+    healthy_cluster, routes, suite_database
+):
     """5000 takes writes: a row written through it is on the leader (the suite's own database)."""
     with healthy_cluster.connect(via="rw", dbname=suite_database) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS haproxy_writes (at timestamptz)")
         conn.execute("INSERT INTO haproxy_writes VALUES (now())")
-    count = healthy_cluster.sql(routes["leader"], "SELECT count(*) FROM haproxy_writes",
-                                dbname=suite_database)[0][0]
+    count = healthy_cluster.sql(
+        routes["leader"], "SELECT count(*) FROM haproxy_writes", dbname=suite_database
+    )[0][0]
     assert count >= 1
 
 
 @pytest.mark.writes
-def test_step12_a_write_through_the_read_only_port_is_refused(healthy_cluster, routes,
-                                                             suite_database):
+def test_step12_a_write_through_the_read_only_port_is_refused(
+    healthy_cluster, routes, suite_database
+):
     """5001 refuses writes: read-only transaction (the suite's own database)."""
     with healthy_cluster.connect(via="ro", dbname=suite_database) as conn:
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
@@ -169,13 +189,17 @@ def test_step12_read_write_port_follows_a_switchover(healthy_cluster, routes, re
             followed_after = time.monotonic() - started
             break
         time.sleep(0.2)
-    record_property("haproxy_follow_seconds",
-                    round(followed_after, 2) if followed_after is not None else None)
+    record_property(
+        "haproxy_follow_seconds", round(followed_after, 2) if followed_after is not None else None
+    )
     record_property("rw_connections_reaching_a_node_in_recovery", landed_on_demoted)
     if unchecked:
-        record_property("marked_down_check", "not possible: the stats page shows no server "
-                                             "addresses (no `stats show-legends`)")
+        record_property(
+            "marked_down_check",
+            "not possible: the stats page shows no server addresses (no `stats show-legends`)",
+        )
     assert not violations, violations
-    assert followed_after is not None, \
+    assert followed_after is not None, (
         f"5000 did not reach {new} within {FOLLOW_DEADLINE}s\n{cluster.diagnostics()}"
+    )
     cluster.wait_healthy(timeout=120)

@@ -8,17 +8,29 @@ fixture, which only a cluster the suite started has: elsewhere every scenario
 is skipped before it changes anything. Deadlines derive from the ttl and
 loop_wait the cluster reports.
 """
+
 import threading
 import time
 
 import pytest
 
 from fixtures.containers import PatroniNodeContainer
-from fixtures.faults import (SAMPLER_MAX_GAP, Timings, UnderLoad, make_whole, set_failsafe_mode,
-                             set_synchronous_mode, wait_sync_standby)
+from fixtures.faults import (
+    SAMPLER_MAX_GAP,
+    Timings,
+    UnderLoad,
+    make_whole,
+    set_failsafe_mode,
+    set_synchronous_mode,
+    wait_sync_standby,
+)
 
-pytestmark = [pytest.mark.order(7), pytest.mark.cluster, pytest.mark.destructive,
-              pytest.mark.faults]
+pytestmark = [
+    pytest.mark.order(7),
+    pytest.mark.cluster,
+    pytest.mark.destructive,
+    pytest.mark.faults,
+]
 
 
 # Short names for the figures table.
@@ -28,8 +40,9 @@ SCENARIOS = {
     "test_leader_killed_with_sigkill_is_replaced_and_rejoins": "SIGKILL leader",
     "test_isolated_leader_demotes_and_no_two_members_accept_writes": "leader isolated",
     "test_etcd_lost_the_cluster_behaves_as_patroni_documents": "etcd stopped",
-    "test_leader_and_sync_replica_lost_together_no_silent_promotion":
-        "leader + sync replica killed",
+    "test_leader_and_sync_replica_lost_together_no_silent_promotion": (
+        "leader + sync replica killed"
+    ),
 }
 
 
@@ -81,8 +94,13 @@ def after_scenario(cluster, faults, began, timings):
     """Undo whatever a scenario left, passed or failed: faults still in effect, a member
     that cannot rejoin (rebuilt; the diagnosis is returned), failsafe_mode."""
     faults.restore()
-    rebuilt = make_whole(cluster, began, settle=timings.ttl + 4 * timings.loop_wait,
-                         timeout=timings.failover_deadline + 120, logs_since=faults.logs_since)
+    rebuilt = make_whole(
+        cluster,
+        began,
+        settle=timings.ttl + 4 * timings.loop_wait,
+        timeout=timings.failover_deadline + 120,
+        logs_since=faults.logs_since,
+    )
     if cluster.rest(cluster.leader(), "/config").json().get("failsafe_mode"):
         set_failsafe_mode(cluster, False)
     return rebuilt
@@ -99,11 +117,13 @@ def check(mode, figures, cluster, faults):
     """What must hold after every scenario, given the mode."""
     assert_data_directories_clean(cluster, faults)
     assert figures["unexpected"] == 0, f"ids never written appeared: {figures['unexpected_ids']}"
-    assert figures["failed_committed"] == 0, \
+    assert figures["failed_committed"] == 0, (
         f"writes refused by the server are committed: {figures['failed_committed_ids']}"
+    )
     if mode == "sync":
-        assert figures["lost"] == 0, \
+        assert figures["lost"] == 0, (
             f"synchronous mode lost acknowledged writes: {figures['lost_ids']}"
+        )
 
 
 def elapsed_since(start):
@@ -112,6 +132,7 @@ def elapsed_since(start):
 
 def promoted_elsewhere(cluster, old_leader, timeout):
     """Wait for a leader other than ``old_leader``; return its name."""
+
     def probe():
         leader = cluster.leader()
         if leader in (None, old_leader):
@@ -180,26 +201,32 @@ def lose_leader_and_bring_it_back(cluster, faults, mode, scenario, fault, wait_e
     return timings
 
 
-def test_leader_stopped_with_sigterm_hands_over_without_waiting_for_ttl(healthy_cluster, faults,
-                                                                        mode, scenario):
+def test_leader_stopped_with_sigterm_hands_over_without_waiting_for_ttl(
+    healthy_cluster, faults, mode, scenario
+):
     """SIGTERM to the leader (as `docker stop` sends): the key is released, a replica takes
     over before ttl. Timed from the signal, not from the container's exit."""
-    timings = lose_leader_and_bring_it_back(healthy_cluster, faults, mode, scenario,
-                                            faults.terminate_member, wait_exit=True)
-    assert scenario["new_leader_seconds"] < timings.ttl, \
+    timings = lose_leader_and_bring_it_back(
+        healthy_cluster, faults, mode, scenario, faults.terminate_member, wait_exit=True
+    )
+    assert scenario["new_leader_seconds"] < timings.ttl, (
         f"a released key should not wait for ttl ({timings.ttl}s): {scenario}"
+    )
 
 
-def test_leader_killed_with_sigkill_is_replaced_and_rejoins(healthy_cluster, faults, mode,
-                                                            scenario):
+def test_leader_killed_with_sigkill_is_replaced_and_rejoins(
+    healthy_cluster, faults, mode, scenario
+):
     """`docker kill` of the leader: a replica takes over once the key expires; the old node,
     started again, rejoins as a replica (pg_rewind where its timeline diverged)."""
-    lose_leader_and_bring_it_back(healthy_cluster, faults, mode, scenario, faults.kill_member,
-                                  wait_exit=False)
+    lose_leader_and_bring_it_back(
+        healthy_cluster, faults, mode, scenario, faults.kill_member, wait_exit=False
+    )
 
 
-def test_isolated_leader_demotes_and_no_two_members_accept_writes(healthy_cluster, faults, mode,
-                                                                  scenario):
+def test_isolated_leader_demotes_and_no_two_members_accept_writes(
+    healthy_cluster, faults, mode, scenario
+):
     """The leader cut off from the network demotes itself; a new leader is elected; no sample
     ever finds two writable members (members asked all at once, rounds at most
     SAMPLER_MAX_GAP apart); reconnected, the old leader rejoins as a replica."""
@@ -217,8 +244,7 @@ def test_isolated_leader_demotes_and_no_two_members_accept_writes(healthy_cluste
                 in_recovery = faults.in_recovery_inside(old)
                 return in_recovery is True, f"pg_is_in_recovery() on {old}: {in_recovery}"
 
-            cluster.wait_for(f"isolated {old} to demote itself", demoted,
-                             timings.failover_deadline)
+            cluster.wait_for(f"isolated {old} to demote itself", demoted, timings.failover_deadline)
             scenario["isolated_leader_demoted_seconds"] = elapsed_since(started)
         finally:
             faults.reconnect_member(old)
@@ -229,9 +255,10 @@ def test_isolated_leader_demotes_and_no_two_members_accept_writes(healthy_cluste
 
     split = sampler.split_brain_rounds()
     assert not split, f"two writable members at once: {split[:5]}"
-    assert scenario["sampler_max_gap_seconds"] <= SAMPLER_MAX_GAP, \
-        f"the sampler's rounds were up to {scenario['sampler_max_gap_seconds']}s apart; " \
+    assert scenario["sampler_max_gap_seconds"] <= SAMPLER_MAX_GAP, (
+        f"the sampler's rounds were up to {scenario['sampler_max_gap_seconds']}s apart; "
         f"a split brain that short could have gone unseen"
+    )
     demoted_at = sampler.first_not_writable(old, after=started)
     promoted_at = sampler.first_writable(new, after=started)
     assert demoted_at is not None and promoted_at is not None, sampler.rounds[-3:]
@@ -240,8 +267,9 @@ def test_isolated_leader_demotes_and_no_two_members_accept_writes(healthy_cluste
 
 
 @pytest.mark.parametrize("failsafe", [False, True], ids=["failsafe-off", "failsafe-on"])
-def test_etcd_lost_the_cluster_behaves_as_patroni_documents(healthy_cluster, faults, mode,
-                                                            scenario, failsafe):
+def test_etcd_lost_the_cluster_behaves_as_patroni_documents(
+    healthy_cluster, faults, mode, scenario, failsafe
+):
     """etcd stopped: without failsafe_mode the leader demotes (no DCS, no lock); with it the
     leader keeps writing while it reaches every member. Both recover when etcd returns."""
     cluster = healthy_cluster
@@ -254,21 +282,27 @@ def test_etcd_lost_the_cluster_behaves_as_patroni_documents(healthy_cluster, fau
         try:
             if failsafe:
                 # Over a whole ttl and more, the leader stays primary and writes are acknowledged.
-                left_primary = watch(timings.ttl + 2 * timings.loop_wait + 5,
-                                     lambda: faults.in_recovery_inside(leader) is not False)
-                assert not left_primary, \
+                left_primary = watch(
+                    timings.ttl + 2 * timings.loop_wait + 5,
+                    lambda: faults.in_recovery_inside(leader) is not False,
+                )
+                assert not left_primary, (
                     f"{leader} left primary with failsafe_mode on at {left_primary}s"
+                )
                 load.writer.wait_for_acknowledged(20, timeout=30)
             else:
+
                 def demoted():
                     in_recovery = faults.in_recovery_inside(leader)
                     return in_recovery is True, f"pg_is_in_recovery() on {leader}: {in_recovery}"
 
-                cluster.wait_for(f"{leader} to demote without etcd", demoted,
-                                 timings.failover_deadline)
+                cluster.wait_for(
+                    f"{leader} to demote without etcd", demoted, timings.failover_deadline
+                )
                 scenario["leader_demoted_seconds"] = elapsed_since(started)
-                writable = [m for m in cluster.member_names()
-                            if faults.in_recovery_inside(m) is False]
+                writable = [
+                    m for m in cluster.member_names() if faults.in_recovery_inside(m) is False
+                ]
                 assert not writable, f"writable without a DCS: {writable}"
         finally:
             faults.start_dcs()
@@ -278,8 +312,9 @@ def test_etcd_lost_the_cluster_behaves_as_patroni_documents(healthy_cluster, fau
     check(mode, scenario, cluster, faults)
 
 
-def test_leader_and_sync_replica_lost_together_no_silent_promotion(healthy_cluster, faults, mode,
-                                                                   scenario):
+def test_leader_and_sync_replica_lost_together_no_silent_promotion(
+    healthy_cluster, faults, mode, scenario
+):
     """Leader and synchronous replica killed together: the remaining replica, which may lack
     acknowledged writes, is not promoted, watched for more than a ttl."""
     if mode != "sync":
@@ -295,11 +330,15 @@ def test_leader_and_sync_replica_lost_together_no_silent_promotion(healthy_clust
         faults.kill_member(leader)
         faults.kill_member(sync)
         try:
-            promoted = watch(timings.ttl + 2 * timings.loop_wait + 10,
-                             lambda: faults.in_recovery_inside(remaining) is False)
+            promoted = watch(
+                timings.ttl + 2 * timings.loop_wait + 10,
+                lambda: faults.in_recovery_inside(remaining) is False,
+            )
             scenario["watched_seconds"] = elapsed_since(started)
-            assert not promoted, f"{remaining} was promoted at {promoted[0]}s without the " \
-                                 f"writes only {leader} and {sync} had"
+            assert not promoted, (
+                f"{remaining} was promoted at {promoted[0]}s without the "
+                f"writes only {leader} and {sync} had"
+            )
         finally:
             faults.start_member(leader)
             faults.start_member(sync)
@@ -318,13 +357,19 @@ def test_a_member_that_cannot_rejoin_is_named_and_rebuilt(healthy_cluster, fault
     timings = Timings.of(cluster)
     victim = cluster.replicas()[0]
     began = time.time()
-    broken = cluster.exec(victim, "sh", "-c",
-                          f"echo 9.6 > {PatroniNodeContainer.PGDATA}/PG_VERSION")
+    broken = cluster.exec(
+        victim, "sh", "-c", f"echo 9.6 > {PatroniNodeContainer.PGDATA}/PG_VERSION"
+    )
     assert broken.exit_code == 0, broken.text
     faults.kill_member(victim)
     faults.start_member(victim)
-    diagnosis = make_whole(cluster, began, settle=timings.ttl,
-                           timeout=timings.failover_deadline + 120, logs_since=faults.logs_since)
+    diagnosis = make_whole(
+        cluster,
+        began,
+        settle=timings.ttl,
+        timeout=timings.failover_deadline + 120,
+        logs_since=faults.logs_since,
+    )
     assert diagnosis is not None, "a member PostgreSQL refuses rejoined by itself"
     assert f"{victim} could not rejoin" in diagnosis, diagnosis
     assert f"rebuilt {victim}: patronictl reinit exit 0" in diagnosis, diagnosis
@@ -332,8 +377,9 @@ def test_a_member_that_cannot_rejoin_is_named_and_rebuilt(healthy_cluster, fault
     assert_data_directories_clean(cluster, faults)
 
 
-def test_a_failure_inside_a_scenario_leaves_no_thread_and_no_setting_behind(healthy_cluster,
-                                                                             faults):
+def test_a_failure_inside_a_scenario_leaves_no_thread_and_no_setting_behind(
+    healthy_cluster, faults
+):
     """An injected failure in the middle of a scenario (failsafe_mode on, etcd stopped, the
     writer and sampler running): leaving the load stops both threads at once, and the
     clean-up every scenario gets restores etcd and failsafe_mode."""
@@ -345,8 +391,11 @@ def test_a_failure_inside_a_scenario_leaves_no_thread_and_no_setting_behind(heal
         with UnderLoad(cluster, faults, sample=True):
             faults.stop_dcs()
             raise RuntimeError("injected failure in the middle of a scenario")
-    alive = [t.name for t in threading.enumerate()
-             if t.name in ("ha-writer", "writable-sampler") and t.is_alive()]
+    alive = [
+        t.name
+        for t in threading.enumerate()
+        if t.name in ("ha-writer", "writable-sampler") and t.is_alive()
+    ]
     assert not alive, f"threads left running: {alive}"
     assert after_scenario(cluster, faults, began, timings) is None
     assert not cluster.rest(cluster.leader(), "/config").json().get("failsafe_mode")

@@ -5,6 +5,7 @@ addresses a person grading a hand-built cluster would give (etcd, REST, PostgreS
 HAProxy, a patronictl command). Its outcomes must equal this run's own for the
 homework modules, and it must leave the cluster as it found it.
 """
+
 import os
 import subprocess
 import sys
@@ -17,14 +18,21 @@ from fixtures import homework
 from fixtures.docker_cluster import DockerCluster
 from fixtures.report_plugin import grading_report
 
-pytestmark = [pytest.mark.order(8), pytest.mark.cluster,
-              pytest.mark.homework("grading: the same checks against a cluster the suite did "
-                                   "not start")]
+pytestmark = [
+    pytest.mark.order(8),
+    pytest.mark.cluster,
+    pytest.mark.homework("grading: the same checks against a cluster the suite did not start"),
+]
 
 ROOT = Path(__file__).resolve().parent.parent
-HOMEWORK_MODULES = ["tests/test_01_cluster.py", "tests/test_02_replication.py",
-                    "tests/test_03_failover.py", "tests/test_04_switchover.py",
-                    "tests/test_05_restart.py", "tests/test_06_haproxy.py"]
+HOMEWORK_MODULES = [
+    "tests/test_01_cluster.py",
+    "tests/test_02_replication.py",
+    "tests/test_03_failover.py",
+    "tests/test_04_switchover.py",
+    "tests/test_05_restart.py",
+    "tests/test_06_haproxy.py",
+]
 
 
 # Tests of these modules that only read: they run on a foreign cluster without --allow-changes.
@@ -37,8 +45,10 @@ READ_ONLY_IN_ACTING_MODULES = {
 @pytest.fixture(scope="module")
 def own(healthy_cluster):
     if not isinstance(healthy_cluster, DockerCluster):
-        pytest.skip("grades the suite's own cluster as a foreign one; this run grades a "
-                    "foreign cluster already")
+        pytest.skip(
+            "grades the suite's own cluster as a foreign one; this run grades a "
+            "foreign cluster already"
+        )
     homework_done(healthy_cluster)
     return healthy_cluster
 
@@ -59,25 +69,44 @@ def homework_done(cluster):
 
 
 def target_args(cluster: DockerCluster, members=None) -> list[str]:
-    args = ["--scope", cluster.scope, "--target-etcd", str(cluster.etcd_endpoint()),
-            "--target-haproxy", "127.0.0.1", "--target-haproxy-ports",
-            ",".join(str(cluster.haproxy_endpoint(w).port) for w in ("rw", "ro", "stats")),
-            "--target-patronictl",
-            f"docker exec {next(iter(cluster.nodes.values())).get_wrapped_container().name} "
-            f"patronictl"]
+    args = [
+        "--scope",
+        cluster.scope,
+        "--target-etcd",
+        str(cluster.etcd_endpoint()),
+        "--target-haproxy",
+        "127.0.0.1",
+        "--target-haproxy-ports",
+        ",".join(str(cluster.haproxy_endpoint(w).port) for w in ("rw", "ro", "stats")),
+        "--target-patronictl",
+        f"docker exec {next(iter(cluster.nodes.values())).get_wrapped_container().name} patronictl",
+    ]
     for name in members or cluster.member_names():
-        args += ["--target-member", f"{name}=http://{cluster.rest_endpoint(name)}",
-                 "--target-pg", f"{name}={cluster.pg_endpoint(name)}"]
+        args += [
+            "--target-member",
+            f"{name}=http://{cluster.rest_endpoint(name)}",
+            "--target-pg",
+            f"{name}={cluster.pg_endpoint(name)}",
+        ]
     return args
 
 
 def run_child(cluster, tmp_path, *extra, password=None, modules=HOMEWORK_MODULES, members=None):
     env = dict(os.environ, PGHA_TARGET_PASSWORD=password or cluster.credentials.superuser_password)
     xml = tmp_path / "child.xml"
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
-               f"--junitxml={xml}", *modules, *target_args(cluster, members), *extra]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=900)
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        f"--junitxml={xml}",
+        *modules,
+        *target_args(cluster, members),
+        *extra,
+    ]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     return done, xml
 
 
@@ -85,14 +114,20 @@ def outcomes(xml: Path) -> dict[str, str]:
     result = {}
     for case in ET.parse(xml).iter("testcase"):
         kinds = {child.tag for child in case}
-        outcome = ("failed" if kinds & {"failure", "error"} else
-                   "skipped" if "skipped" in kinds else "passed")
+        outcome = (
+            "failed"
+            if kinds & {"failure", "error"}
+            else "skipped"
+            if "skipped" in kinds
+            else "passed"
+        )
         result[f"{case.get('classname')}.{case.get('name')}"] = outcome
     return result
 
 
 def test_grading_an_existing_cluster_gives_the_same_result_and_undoes_its_changes(
-        own, tmp_path, pytestconfig, record_property):
+    own, tmp_path, pytestconfig, record_property
+):
     """All homework modules, run as a grader would against a cluster they did not start."""
     leader_before = own.leader()
     config_before = own.rest(leader_before, "/config").json()
@@ -100,41 +135,52 @@ def test_grading_an_existing_cluster_gives_the_same_result_and_undoes_its_change
     done, xml = run_child(own, tmp_path, "--allow-changes")
     child = outcomes(xml) if xml.exists() else {}
     assert child, f"the grading run produced no report:\n{done.stdout[-3000:]}{done.stderr[-2000:]}"
-    record_property("grading_run_outcomes", {k: v for k, v in child.items() if v != "passed"}
-                    or "all passed")
+    record_property(
+        "grading_run_outcomes", {k: v for k, v in child.items() if v != "passed"} or "all passed"
+    )
 
-    mine = {r.nodeid.replace("/", ".").replace(".py::", "."): r.outcome
-            for r in grading_report(pytestconfig).results.values()}
+    mine = {
+        r.nodeid.replace("/", ".").replace(".py::", "."): r.outcome
+        for r in grading_report(pytestconfig).results.values()
+    }
     for test, outcome in child.items():
         expected = mine.get(f"{test}", "passed")  # not run here: it must simply pass
-        assert outcome == expected, \
-            f"{test}: {outcome} when grading the existing cluster, {expected} here\n" \
+        assert outcome == expected, (
+            f"{test}: {outcome} when grading the existing cluster, {expected} here\n"
             f"{done.stdout[-4000:]}"
+        )
 
     assert own.leader() == leader_before, "grading left another leader in charge"
-    assert own.rest(own.leader(), "/config").json() == config_before, \
+    assert own.rest(own.leader(), "/config").json() == config_before, (
         "grading left its configuration changes behind"
+    )
 
 
 def test_without_allow_changes_acting_steps_are_skipped_with_the_reason(own, tmp_path):
     """Failover, switchover and restart do not run on someone's cluster unless allowed;
     the steps are graded from what the cluster shows instead."""
-    done, xml = run_child(own, tmp_path, modules=["tests/test_03_failover.py",
-                                                  "tests/test_05_restart.py"])
+    done, xml = run_child(
+        own, tmp_path, modules=["tests/test_03_failover.py", "tests/test_05_restart.py"]
+    )
     child = {test.rsplit(".", 1)[-1]: outcome for test, outcome in outcomes(xml).items()}
     read_only = {t: o for t, o in child.items() if t in READ_ONLY_IN_ACTING_MODULES}
     acting = {t: o for t, o in child.items() if t not in READ_ONLY_IN_ACTING_MODULES}
-    assert read_only == dict.fromkeys(READ_ONLY_IN_ACTING_MODULES, "passed"), \
-        (child, done.stdout[-2000:])
+    assert read_only == dict.fromkeys(READ_ONLY_IN_ACTING_MODULES, "passed"), (
+        child,
+        done.stdout[-2000:],
+    )
     assert acting and set(acting.values()) == {"skipped"}, (child, done.stdout[-2000:])
     assert "pass --allow-changes" in ET.parse(xml).getroot().find(".//skipped").get("message")
 
 
-@pytest.mark.parametrize("change, message", [
-    (["--scope", "nosuchscope"], "scope 'nosuchscope' has no members in etcd"),
-    (["--target-member", "node1=http://127.0.0.1:1"], "node1's REST API at http://127.0.0.1:1"),
-    (["--target-etcd", "127.0.0.1:1"], "etcd at 127.0.0.1:1 is not reachable"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (["--scope", "nosuchscope"], "scope 'nosuchscope' has no members in etcd"),
+        (["--target-member", "node1=http://127.0.0.1:1"], "node1's REST API at http://127.0.0.1:1"),
+        (["--target-etcd", "127.0.0.1:1"], "etcd at 127.0.0.1:1 is not reachable"),
+    ],
+)
 def test_bad_input_stops_the_grading_run_with_one_clear_message(own, tmp_path, change, message):
     """An unreachable etcd or REST API, or a wrong scope: one message, before any step."""
     done, _ = run_child(own, tmp_path, *change, modules=["tests/test_01_cluster.py"])
@@ -144,8 +190,9 @@ def test_bad_input_stops_the_grading_run_with_one_clear_message(own, tmp_path, c
 
 
 def test_wrong_password_stops_the_grading_run_with_one_clear_message(own, tmp_path):
-    done, _ = run_child(own, tmp_path, password="not-the-password",
-                        modules=["tests/test_01_cluster.py"])
+    done, _ = run_child(
+        own, tmp_path, password="not-the-password", modules=["tests/test_01_cluster.py"]
+    )
     assert done.returncode == 3, done.stdout[-2000:]
     assert "password authentication failed" in done.stdout, done.stdout[-2000:]
     assert "PGHA_TARGET_PASSWORD" in done.stdout, done.stdout[-2000:]
@@ -156,23 +203,27 @@ def test_wrong_haproxy_ports_stop_the_grading_run_with_one_clear_message(own, tm
     """A read-write port where nothing listens, or a read-only port that is HAProxy's stats
     page (HTTP, not PostgreSQL): one message naming the port, before any step."""
     rw, ro, stats = (own.haproxy_endpoint(w).port for w in ("rw", "ro", "stats"))
-    for ports, message in ((f"1,{ro},{stats}", "read-write port 127.0.0.1:1"),
-                           (f"{rw},{stats},{stats}", f"read-only port 127.0.0.1:{stats}")):
-        done, _ = run_child(own, tmp_path, "--target-haproxy-ports", ports,
-                            modules=["tests/test_01_cluster.py"])
+    for ports, message in (
+        (f"1,{ro},{stats}", "read-write port 127.0.0.1:1"),
+        (f"{rw},{stats},{stats}", f"read-only port 127.0.0.1:{stats}"),
+    ):
+        done, _ = run_child(
+            own, tmp_path, "--target-haproxy-ports", ports, modules=["tests/test_01_cluster.py"]
+        )
         assert done.returncode == 3, done.stdout[-2000:]
-        assert message in done.stdout and "does not serve PostgreSQL" in done.stdout, \
-            done.stdout[-2000:]
+        assert message in done.stdout and "does not serve PostgreSQL" in done.stdout, done.stdout[
+            -2000:
+        ]
         assert " passed" not in done.stdout
 
 
 def test_members_etcd_lists_without_an_address_are_named(own, tmp_path):
     """Every member etcd knows must be reachable: a missing REST URL is named."""
-    done, _ = run_child(own, tmp_path, modules=["tests/test_01_cluster.py"],
-                        members=own.member_names()[:2])
+    done, _ = run_child(
+        own, tmp_path, modules=["tests/test_01_cluster.py"], members=own.member_names()[:2]
+    )
     assert done.returncode == 3, done.stdout[-2000:]
-    assert f"no REST URL given for ['{own.member_names()[2]}']" in done.stdout, \
-        done.stdout[-2000:]
+    assert f"no REST URL given for ['{own.member_names()[2]}']" in done.stdout, done.stdout[-2000:]
 
 
 def test_a_cluster_of_fewer_than_three_members_is_refused(own, tmp_path):
@@ -181,14 +232,14 @@ def test_a_cluster_of_fewer_than_three_members_is_refused(own, tmp_path):
     stopped = own.replicas()[0]
     own.fault_control().stop_member(stopped)
     try:
+
         def gone():
             names = [m["name"] for m in own.members()]
             return stopped not in names, names
 
         own.wait_for(f"{stopped}'s member key to leave etcd", gone, timeout=120)
         remaining = [name for name in own.member_names() if name != stopped]
-        done, _ = run_child(own, tmp_path, modules=["tests/test_01_cluster.py"],
-                            members=remaining)
+        done, _ = run_child(own, tmp_path, modules=["tests/test_01_cluster.py"], members=remaining)
     finally:
         own.fault_control().start_member(stopped)
     assert done.returncode == 3, done.stdout[-2000:]

@@ -15,6 +15,7 @@ passes; the student's rows are byte for byte as they were, the suite's own
 database is gone, leader and configuration are as found). Everything started
 here is removed at the end, whatever happens.
 """
+
 from __future__ import annotations
 
 import io
@@ -33,24 +34,40 @@ import pytest
 import requests
 from psycopg import sql
 
-from fixtures.docker_cluster import (LABEL_KEEP, LABEL_OWNER, LABEL_RUN, LABEL_SUITE,
-                                     DockerUnavailable, _owner, docker_client)
+from fixtures.docker_cluster import (
+    LABEL_KEEP,
+    LABEL_OWNER,
+    LABEL_RUN,
+    LABEL_SUITE,
+    DockerUnavailable,
+    _owner,
+    docker_client,
+)
 from fixtures.waiting import wait_until
 
-pytestmark = [pytest.mark.order(9), pytest.mark.cluster,
-              pytest.mark.homework("grading: a homework cluster built as in the seed, "
-                                   "read-only and with --allow-changes")]
+pytestmark = [
+    pytest.mark.order(9),
+    pytest.mark.cluster,
+    pytest.mark.homework(
+        "grading: a homework cluster built as in the seed, read-only and with --allow-changes"
+    ),
+]
 
 ROOT = Path(__file__).resolve().parent.parent
-HOMEWORK_MODULES = ["tests/test_01_cluster.py", "tests/test_02_replication.py",
-                    "tests/test_03_failover.py", "tests/test_04_switchover.py",
-                    "tests/test_05_restart.py", "tests/test_06_haproxy.py"]
+HOMEWORK_MODULES = [
+    "tests/test_01_cluster.py",
+    "tests/test_02_replication.py",
+    "tests/test_03_failover.py",
+    "tests/test_04_switchover.py",
+    "tests/test_05_restart.py",
+    "tests/test_06_haproxy.py",
+]
 HOMEWORK_STEPS = {"1-6, 9", "7-8", "10", "11", "12", "13"}  # as the step labels begin
 LOOPBACK = "127.0.0.1"
-SCOPE = "dummy"              # Spilo's default: the seed set no SCOPE
-PASSWORD = "zalando"         # Spilo's default superuser password, which the seed used
+SCOPE = "dummy"  # Spilo's default: the seed set no SCOPE
+PASSWORD = "zalando"  # Spilo's default superuser password, which the seed used
 STUDENT_ROWS = ("abarakadabra", "boo", "collins", "ёжик", "trailing space ")
-MAX_CONNECTIONS = 150        # the student's step 13 (the seed went from 1000 to 200)
+MAX_CONNECTIONS = 150  # the student's step 13 (the seed went from 1000 to 200)
 # Patroni's timings: Spilo's defaults (ttl 30, loop_wait 10) make every step slower;
 # Spilo's own tests shorten them the same way. Nothing else differs from the seed.
 SPILO_CONFIGURATION = "{bootstrap: {dcs: {ttl: 20, loop_wait: 2, retry_timeout: 5}}}"
@@ -72,8 +89,10 @@ def seed_haproxy_cfg(addresses: list[str]) -> str:
     for line in text.splitlines():
         lines.append(line)
         if placeholders[-1] in line:  # the last server line of a section: add the others
-            lines += [line.replace(placeholders[-1], f"@node{i}@")
-                      for i in range(len(SEED_ADDRESSES), len(addresses))]
+            lines += [
+                line.replace(placeholders[-1], f"@node{i}@")
+                for i in range(len(SEED_ADDRESSES), len(addresses))
+            ]
     text = "\n".join(lines) + "\n"
     for i, address in enumerate(addresses):
         text = text.replace(f"@node{i}@", address)
@@ -89,8 +108,12 @@ class HomeworkCluster:
         self.run_id = run_id
         self.size = size
         # The suite's labels: a later run removes what a killed run of this module left.
-        self.labels = {LABEL_SUITE: "true", LABEL_RUN: run_id, LABEL_OWNER: _owner(),
-                       LABEL_KEEP: "false"}
+        self.labels = {
+            LABEL_SUITE: "true",
+            LABEL_RUN: run_id,
+            LABEL_OWNER: _owner(),
+            LABEL_KEEP: "false",
+        }
         self.network = None
         self.etcd = None
         self.nodes: dict[str, object] = {}  # member name (container id) -> container
@@ -114,10 +137,17 @@ class HomeworkCluster:
         return requests.request(method, url, timeout=10, **kwargs)
 
     def connect(self, member: str, dbname: str = "postgres"):
-        return psycopg.connect(host=LOOPBACK, port=self.port(self.nodes[member], 5432),
-                               dbname=dbname, user="postgres", password=PASSWORD,
-                               sslmode="require", connect_timeout=5, autocommit=True,
-                               options="-c default_transaction_read_only=on")
+        return psycopg.connect(
+            host=LOOPBACK,
+            port=self.port(self.nodes[member], 5432),
+            dbname=dbname,
+            user="postgres",
+            password=PASSWORD,
+            sslmode="require",
+            connect_timeout=5,
+            autocommit=True,
+            options="-c default_transaction_read_only=on",
+        )
 
     def exec(self, member: str, *cmd: str) -> str:
         code, output = self.nodes[member].exec_run(list(cmd))
@@ -139,6 +169,7 @@ class HomeworkCluster:
 
     def wait_settled(self, leader=None, timeout: float = 120) -> str:
         """One leader (``leader`` when given), every other member streaming on its timeline."""
+
         def probe():
             members = self.view()["members"]
             leaders = [m for m in members if m["role"] == "leader" and m["state"] == "running"]
@@ -147,33 +178,57 @@ class HomeworkCluster:
             others = [m for m in members if m is not leaders[0]]
             ok = len(members) == len(self.nodes) and all(
                 m["state"] == "streaming" and m["timeline"] == leaders[0]["timeline"]
-                for m in others)
+                for m in others
+            )
             return ok, leaders[0]["name"] if ok else members
 
-        return wait_until(f"the homework cluster to settle (leader {leader or 'any'}, replicas "
-                          f"streaming)", probe, timeout=timeout, interval=1)
+        return wait_until(
+            f"the homework cluster to settle (leader {leader or 'any'}, replicas streaming)",
+            probe,
+            timeout=timeout,
+            interval=1,
+        )
 
     # ------------------------------------------------------------ building
     def start(self) -> None:
-        self.network = self.client.networks.create(f"pgha-{self.run_id}-homework",
-                                                   labels=self.labels)
+        self.network = self.client.networks.create(
+            f"pgha-{self.run_id}-homework", labels=self.labels
+        )
         # The seed ran etcd on the host; here it is a container. It advertises itself as
         # http://etcd:2379 (the image's command), which Patroni's v2 client looks up.
         self.etcd = self.client.containers.run(
-            "pgha/etcd:local", detach=True, name=f"pgha-{self.run_id}-etcd", labels=self.labels,
-            network=self.network.name, ports={"2379/tcp": (LOOPBACK, None)},
-            networking_config={self.network.name: self.client.api.create_endpoint_config(
-                aliases=["etcd"])})
-        wait_until("the homework's etcd to answer", lambda: (
-            requests.get(f"http://{LOOPBACK}:{self.port(self.etcd, 2379)}/health",
-                         timeout=2).ok, "no answer"), timeout=60, interval=0.5)
+            "pgha/etcd:local",
+            detach=True,
+            name=f"pgha-{self.run_id}-etcd",
+            labels=self.labels,
+            network=self.network.name,
+            ports={"2379/tcp": (LOOPBACK, None)},
+            networking_config={
+                self.network.name: self.client.api.create_endpoint_config(aliases=["etcd"])
+            },
+        )
+        wait_until(
+            "the homework's etcd to answer",
+            lambda: (
+                requests.get(
+                    f"http://{LOOPBACK}:{self.port(self.etcd, 2379)}/health", timeout=2
+                ).ok,
+                "no answer",
+            ),
+            timeout=60,
+            interval=0.5,
+        )
         etcd_host = self.address(self.etcd)
         for i in range(1, self.size + 1):  # docker run -e ETCD_HOST=... --name myspiloN
             container = self.client.containers.run(
-                "pgha/node:local", detach=True, name=f"pgha-{self.run_id}-myspilo{i}",
-                labels=self.labels, network=self.network.name,
+                "pgha/node:local",
+                detach=True,
+                name=f"pgha-{self.run_id}-myspilo{i}",
+                labels=self.labels,
+                network=self.network.name,
                 environment={"ETCD_HOST": etcd_host, "SPILO_CONFIGURATION": SPILO_CONFIGURATION},
-                ports={"5432/tcp": (LOOPBACK, None), "8008/tcp": (LOOPBACK, None)})
+                ports={"5432/tcp": (LOOPBACK, None), "8008/tcp": (LOOPBACK, None)},
+            )
             container.reload()
             self.nodes[container.attrs["Config"]["Hostname"]] = container
         self.wait_settled(timeout=180)
@@ -182,9 +237,12 @@ class HomeworkCluster:
         """The seed's haproxy.cfg, with the nodes' addresses on the homework network."""
         config = seed_haproxy_cfg([self.address(c) for c in self.nodes.values()]).encode()
         self.haproxy = self.client.containers.create(
-            "pgha/haproxy:local", name=f"pgha-{self.run_id}-haproxy", labels=self.labels,
-            network=self.network.name, ports={f"{p}/tcp": (LOOPBACK, None)
-                                              for p in (5000, 5001, 7000)})
+            "pgha/haproxy:local",
+            name=f"pgha-{self.run_id}-haproxy",
+            labels=self.labels,
+            network=self.network.name,
+            ports={f"{p}/tcp": (LOOPBACK, None) for p in (5000, 5001, 7000)},
+        )
         archive = io.BytesIO()
         with tarfile.open(fileobj=archive, mode="w") as tar:
             info = tarfile.TarInfo("haproxy.cfg")
@@ -194,14 +252,16 @@ class HomeworkCluster:
         self.haproxy.start()
 
     def stats_csv(self) -> str:
-        return requests.get(f"http://{LOOPBACK}:{self.port(self.haproxy, 7000)}/;csv",
-                            timeout=3).text
+        return requests.get(
+            f"http://{LOOPBACK}:{self.port(self.haproxy, 7000)}/;csv", timeout=3
+        ).text
 
     def remove(self) -> list[str]:
         """Remove every container and the network of this run (by label too); what failed."""
         errors = []
         for container in self.client.containers.list(
-                all=True, filters={"label": f"{LABEL_RUN}={self.run_id}"}):
+            all=True, filters={"label": f"{LABEL_RUN}={self.run_id}"}
+        ):
             try:
                 container.remove(force=True, v=True)
             except Exception as exc:
@@ -219,28 +279,45 @@ def do_the_homework(hw: HomeworkCluster) -> dict:
     first = hw.wait_settled()
     # Step 7: psql in the leader's container; the homework's rows and some of the student's.
     hw.exec(first, "psql", "-U", "postgres", "-c", "CREATE DATABASE replicatest")
-    hw.exec(first, "psql", "-U", "postgres", "-d", "replicatest", "-c",
-            "CREATE TABLE IF NOT EXISTS words (word varchar(40) NOT NULL, "
-            "CONSTRAINT uword UNIQUE(word))")
+    hw.exec(
+        first,
+        "psql",
+        "-U",
+        "postgres",
+        "-d",
+        "replicatest",
+        "-c",
+        "CREATE TABLE IF NOT EXISTS words (word varchar(40) NOT NULL, "
+        "CONSTRAINT uword UNIQUE(word))",
+    )
     values = ", ".join("('" + word + "')" for word in STUDENT_ROWS)
-    hw.exec(first, "psql", "-U", "postgres", "-d", "replicatest", "-c",
-            f"INSERT INTO words (word) VALUES {values}")
+    hw.exec(
+        first,
+        "psql",
+        "-U",
+        "postgres",
+        "-d",
+        "replicatest",
+        "-c",
+        f"INSERT INTO words (word) VALUES {values}",
+    )
     # Step 10: patronictl failover inside the leader's container.
     candidate = sorted(name for name in hw.nodes if name != first)[0]
     hw.exec(first, "patronictl", "failover", "--candidate", candidate, "--force")
     hw.wait_settled(leader=candidate)
     # Step 11: switchover back over the REST API, leader and candidate named.
-    answer = hw.rest(candidate, "/switchover", method="POST",
-                     json={"leader": candidate, "candidate": first})
+    answer = hw.rest(
+        candidate, "/switchover", method="POST", json={"leader": candidate, "candidate": first}
+    )
     assert answer.status_code == 200, answer.text
     hw.wait_settled(leader=first)
     # Step 13: a parameter that needs a restart, then patronictl restart.
-    hw.exec(first, "patronictl", "edit-config", "-p", f"max_connections={MAX_CONNECTIONS}",
-            "--force")
+    hw.exec(
+        first, "patronictl", "edit-config", "-p", f"max_connections={MAX_CONNECTIONS}", "--force"
+    )
 
     def pending():
-        flags = {m: hw.rest(m, "/patroni").json().get("pending_restart", False)
-                 for m in hw.nodes}
+        flags = {m: hw.rest(m, "/patroni").json().get("pending_restart", False) for m in hw.nodes}
         return all(flags.values()), flags
 
     wait_until("max_connections to be pending restart on every member", pending, timeout=60)
@@ -254,8 +331,9 @@ def do_the_homework(hw: HomeworkCluster) -> dict:
         flags = [hw.rest(m, "/patroni").json().get("pending_restart", False) for m in hw.nodes]
         return set(values.values()) == {str(MAX_CONNECTIONS)} and not any(flags), values
 
-    wait_until(f"max_connections {MAX_CONNECTIONS} everywhere, no restart pending", applied,
-               timeout=120)
+    wait_until(
+        f"max_connections {MAX_CONNECTIONS} everywhere, no restart pending", applied, timeout=120
+    )
     hw.wait_settled(leader=first)
     return {"leader": first}
 
@@ -273,10 +351,15 @@ def snapshot(hw: HomeworkCluster) -> dict:
     for member in sorted(hw.nodes):
         seen = {}
         with hw.connect(member) as conn:
-            databases = [r[0] for r in conn.execute(
-                "SELECT datname FROM pg_database WHERE datallowconn ORDER BY 1")]
-            seen["databases"] = [r[0] for r in conn.execute(
-                "SELECT datname FROM pg_database ORDER BY 1")]
+            databases = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT datname FROM pg_database WHERE datallowconn ORDER BY 1"
+                )
+            ]
+            seen["databases"] = [
+                r[0] for r in conn.execute("SELECT datname FROM pg_database ORDER BY 1")
+            ]
         for database in databases:
             with hw.connect(member, dbname=database) as conn:
                 relations = conn.execute(
@@ -284,44 +367,66 @@ def snapshot(hw: HomeworkCluster) -> dict:
                     "JOIN pg_namespace n ON n.oid = c.relnamespace "
                     "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') "
                     "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-                    "AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1, 2").fetchall()
+                    "AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1, 2"
+                ).fetchall()
                 counted = []
                 for schema, name, kind in relations:
                     rows = None
                     if kind in ("r", "p", "m"):
-                        rows = conn.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(
-                            sql.Identifier(schema), sql.Identifier(name))).fetchone()[0]
+                        rows = conn.execute(
+                            sql.SQL("SELECT count(*) FROM {}.{}").format(
+                                sql.Identifier(schema), sql.Identifier(name)
+                            )
+                        ).fetchone()[0]
                     counted.append((schema, name, kind, rows))
                 seen[f"relations in {database}"] = counted
                 if member == leader:
                     seen[f"tuple counters in {database}"] = conn.execute(
                         "SELECT schemaname, relname, n_tup_ins, n_tup_upd, n_tup_del "
-                        "FROM pg_stat_user_tables ORDER BY 1, 2").fetchall()
+                        "FROM pg_stat_user_tables ORDER BY 1, 2"
+                    ).fetchall()
                 if database == "replicatest":
                     seen["student's rows"] = conn.execute(
                         "SELECT xmin::text, ctid::text, convert_to(word, 'UTF8') FROM words "
-                        "ORDER BY 3").fetchall()
+                        "ORDER BY 3"
+                    ).fetchall()
         found["members"][member] = seen
     return found
 
 
 def without_counters(found: dict) -> dict:
     """The snapshot without the leader's tuple counters (a restart or promotion resets them)."""
-    return {**found, "members": {m: {k: v for k, v in seen.items()
-                                     if not k.startswith("tuple counters")}
-                                 for m, seen in found["members"].items()}}
+    return {
+        **found,
+        "members": {
+            m: {k: v for k, v in seen.items() if not k.startswith("tuple counters")}
+            for m, seen in found["members"].items()
+        },
+    }
 
 
 def target_args(hw: HomeworkCluster) -> list[str]:
     """The options a teacher gives: etcd, each member's REST and PostgreSQL, HAProxy,
     patronictl inside a node. Only 127.0.0.1-published ports."""
-    args = ["--scope", SCOPE, "--target-etcd", f"{LOOPBACK}:{hw.port(hw.etcd, 2379)}",
-            "--target-haproxy", LOOPBACK, "--target-haproxy-ports",
-            ",".join(str(hw.port(hw.haproxy, p)) for p in (5000, 5001, 7000)),
-            "--target-patronictl", f"docker exec {next(iter(hw.nodes.values())).name} patronictl"]
+    args = [
+        "--scope",
+        SCOPE,
+        "--target-etcd",
+        f"{LOOPBACK}:{hw.port(hw.etcd, 2379)}",
+        "--target-haproxy",
+        LOOPBACK,
+        "--target-haproxy-ports",
+        ",".join(str(hw.port(hw.haproxy, p)) for p in (5000, 5001, 7000)),
+        "--target-patronictl",
+        f"docker exec {next(iter(hw.nodes.values())).name} patronictl",
+    ]
     for name, container in hw.nodes.items():
-        args += ["--target-member", f"{name}=http://{LOOPBACK}:{hw.port(container, 8008)}",
-                 "--target-pg", f"{name}={LOOPBACK}:{hw.port(container, 5432)}"]
+        args += [
+            "--target-member",
+            f"{name}=http://{LOOPBACK}:{hw.port(container, 8008)}",
+            "--target-pg",
+            f"{name}={LOOPBACK}:{hw.port(container, 5432)}",
+        ]
     return args
 
 
@@ -329,23 +434,39 @@ def grade(hw: HomeworkCluster, tmp_path: Path, *extra: str) -> dict:
     """A teacher's pytest run against the homework cluster; its outcomes and properties."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PGHA_")}  # Spilo defaults
     xml = tmp_path / "junit.xml"
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
-               f"--junitxml={xml}", *HOMEWORK_MODULES, *target_args(hw), *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        f"--junitxml={xml}",
+        *HOMEWORK_MODULES,
+        *target_args(hw),
+        *extra,
+    ]
     started = time.monotonic()
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=900)
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     tests = {}
     if xml.exists():
         for case in ET.parse(xml).iter("testcase"):
             kinds = {child.tag for child in case}
-            outcome = ("failed" if kinds & {"failure", "error"} else
-                       "skipped" if "skipped" in kinds else "passed")
+            outcome = (
+                "failed"
+                if kinds & {"failure", "error"}
+                else "skipped"
+                if "skipped" in kinds
+                else "passed"
+            )
             properties = {p.get("name"): p.get("value") for p in case.iter("property")}
             tests[case.get("name")] = {"outcome": outcome, "properties": properties}
-    return {"tests": tests, "seconds": round(time.monotonic() - started, 1),
-            "output": done.stdout[-4000:] + done.stderr[-2000:],
-            "report": (tmp_path / "report.md").read_text()
-            if (tmp_path / "report.md").exists() else ""}
+    return {
+        "tests": tests,
+        "seconds": round(time.monotonic() - started, 1),
+        "output": done.stdout[-4000:] + done.stderr[-2000:],
+        "report": (tmp_path / "report.md").read_text() if (tmp_path / "report.md").exists() else "",
+    }
 
 
 def step_verdicts(run: dict) -> dict[str, str]:
@@ -354,8 +475,10 @@ def step_verdicts(run: dict) -> dict[str, str]:
     for test in run["tests"].values():
         step = (test["properties"].get("homework_step") or "").split(":")[0]
         outcomes.setdefault(step, set()).add(test["outcome"])
-    return {step: "FAIL" if found & {"failed"} else "SKIP" if found == {"skipped"} else "PASS"
-            for step, found in outcomes.items()}
+    return {
+        step: "FAIL" if found & {"failed"} else "SKIP" if found == {"skipped"} else "PASS"
+        for step, found in outcomes.items()
+    }
 
 
 # ----------------------------------------------------------------------- fixtures
@@ -373,13 +496,15 @@ def homework_cluster(pytestconfig, progress):
     try:
         progress(f"homework {hw.run_id}: etcd (v2) and three nodes with ETCD_HOST, as the seed")
         hw.start()
-        progress(f"homework {hw.run_id}: the student's steps 7, 10, 11, 13 and the seed's "
-                 f"HAProxy")
+        progress(f"homework {hw.run_id}: the student's steps 7, 10, 11, 13 and the seed's HAProxy")
         done = do_the_homework(hw)
         hw.start_haproxy()
-        wait_until("the seed's HAProxy to route 5000 to the leader and 5001 to a replica",
-                   lambda: (_routes_to(hw, done["leader"]), hw.stats_csv()),
-                   timeout=60, interval=1)
+        wait_until(
+            "the seed's HAProxy to route 5000 to the leader and 5001 to a replica",
+            lambda: (_routes_to(hw, done["leader"]), hw.stats_csv()),
+            timeout=60,
+            interval=1,
+        )
         yield hw
     finally:
         progress(f"homework {hw.run_id}: removing its containers and network")
@@ -392,11 +517,25 @@ def _routes_to(hw: HomeworkCluster, leader: str) -> bool:
     """5000 reaches ``leader`` and 5001 a replica (asked of the servers themselves)."""
     port = {p: hw.port(hw.haproxy, p) for p in (5000, 5001)}
     try:
-        with psycopg.connect(host=LOOPBACK, port=port[5000], user="postgres", password=PASSWORD,
-                             sslmode="require", connect_timeout=3, dbname="postgres") as conn:
+        with psycopg.connect(
+            host=LOOPBACK,
+            port=port[5000],
+            user="postgres",
+            password=PASSWORD,
+            sslmode="require",
+            connect_timeout=3,
+            dbname="postgres",
+        ) as conn:
             rw = conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]
-        with psycopg.connect(host=LOOPBACK, port=port[5001], user="postgres", password=PASSWORD,
-                             sslmode="require", connect_timeout=3, dbname="postgres") as conn:
+        with psycopg.connect(
+            host=LOOPBACK,
+            port=port[5001],
+            user="postgres",
+            password=PASSWORD,
+            sslmode="require",
+            connect_timeout=3,
+            dbname="postgres",
+        ) as conn:
             ro = conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]
     except psycopg.Error:
         return False
@@ -432,14 +571,18 @@ def test_read_only_grading_passes_every_homework_step(read_only_run, record_prop
     failed = sorted(t for t, r in run["tests"].items() if r["outcome"] == "failed")
     assert not failed, f"failed when grading read-only: {failed}\n{run['output']}"
     verdicts = step_verdicts(run)
-    assert {s: verdicts.get(s) for s in HOMEWORK_STEPS} == dict.fromkeys(HOMEWORK_STEPS, "PASS"), \
+    assert {s: verdicts.get(s) for s in HOMEWORK_STEPS} == dict.fromkeys(HOMEWORK_STEPS, "PASS"), (
         verdicts
+    )
 
 
 def test_read_only_grading_shows_the_students_rows_and_haproxy_servers(read_only_run):
     """Steps 7-8 show the student's own rows, step 12 the seed's sections and what they check."""
-    props = {name: value for test in read_only_run["tests"].values()
-             for name, value in test["properties"].items()}
+    props = {
+        name: value
+        for test in read_only_run["tests"].values()
+        for name, value in test["properties"].items()
+    }
     rows = next((v for k, v in props.items() if k.startswith("evidence: replicatest.words")), "")
     assert all(word.strip() in rows for word in STUDENT_ROWS), rows
     sections = props.get("evidence: HAProxy sections (read-write, read-only)", "")
@@ -453,8 +596,10 @@ def test_read_only_grading_writes_nothing(as_found, read_only_run):
     after = read_only_run["after"]
     for member, seen in as_found["members"].items():
         for key, value in seen.items():
-            assert after["members"][member].get(key) == value, \
-                f"{member}: {key} changed\nbefore: {value}\nafter: {after['members'][member].get(key)}"
+            assert after["members"][member].get(key) == value, (
+                f"{member}: {key} changed\nbefore: {value}\n"
+                f"after: {after['members'][member].get(key)}"
+            )
     assert (after["leader"], after["config"]) == (as_found["leader"], as_found["config"])
 
 
@@ -466,8 +611,9 @@ def test_grading_with_changes_passes_every_homework_test(acting_run, record_prop
     assert run["tests"], f"the grading run produced no report:\n{run['output']}"
     not_passed = {t: r["outcome"] for t, r in run["tests"].items() if r["outcome"] != "passed"}
     assert not not_passed, f"{not_passed}\n{run['output']}"
-    assert {s: v for s, v in step_verdicts(run).items() if s in HOMEWORK_STEPS} == \
-        dict.fromkeys(HOMEWORK_STEPS, "PASS")
+    assert {s: v for s, v in step_verdicts(run).items() if s in HOMEWORK_STEPS} == dict.fromkeys(
+        HOMEWORK_STEPS, "PASS"
+    )
 
 
 def test_grading_with_changes_leaves_the_cluster_as_found(as_found, acting_run):
@@ -478,8 +624,9 @@ def test_grading_with_changes_leaves_the_cluster_as_found(as_found, acting_run):
     found = without_counters(as_found)
     for member, seen in found["members"].items():
         assert after["members"][member]["student's rows"] == seen["student's rows"], member
-        assert after["members"][member] == seen, \
-            f"{member} differs from how it was found:\n{json.dumps(seen, default=str)}\n" \
+        assert after["members"][member] == seen, (
+            f"{member} differs from how it was found:\n{json.dumps(seen, default=str)}\n"
             f"{json.dumps(after['members'][member], default=str)}"
+        )
     assert after["leader"] == found["leader"], "grading left another leader in charge"
     assert after["config"] == found["config"], "grading left its configuration changes behind"

@@ -8,6 +8,7 @@ and the symlinks Spilo users expect, drops to the ``postgres`` user and execs
 Patroni as PID 1 (Patroni then forwards SIGTERM to its daemon, so
 ``docker stop`` releases the leader key).
 """
+
 from __future__ import annotations
 
 import copy
@@ -15,7 +16,8 @@ import os
 import socket
 import subprocess
 import sys
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import yaml
 
@@ -51,7 +53,7 @@ def dcs_section(env: Mapping[str, str]) -> dict:
     for name, value in env.items():
         for prefix, section in DCS_PREFIXES:
             if name.startswith(prefix):
-                param = name[len(prefix):].lower()
+                param = name[len(prefix) :].lower()
                 if param:
                     sections.setdefault(section, {})[param] = value
                 break
@@ -106,8 +108,9 @@ def bootstrap_dcs() -> dict:
     }
 
 
-def build_config(env: Mapping[str, str], hostname: str, address: str,
-                 bin_dir: str) -> dict[str, Any]:
+def build_config(
+    env: Mapping[str, str], hostname: str, address: str, bin_dir: str
+) -> dict[str, Any]:
     """The Patroni configuration for this node, Spilo's defaults with the user's values on top."""
     pgport = int(env.get("PGPORT", "5432"))
     apiport = int(env.get("APIPORT", "8008"))
@@ -182,6 +185,7 @@ def find_bin_dir(env: Mapping[str, str], root: str = "/usr/lib/postgresql") -> s
 
 # ---------------------------------------------------------------- side effects
 
+
 def _run(*cmd: str) -> None:
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
 
@@ -209,8 +213,21 @@ def prepare_filesystem(config: dict, uid: int, gid: int) -> None:
     os.makedirs(CERT_DIR, exist_ok=True)
     key, crt = f"{CERT_DIR}/server.key", f"{CERT_DIR}/server.crt"
     if not os.path.exists(crt):
-        _run("openssl", "req", "-nodes", "-new", "-x509", "-days", "3650",
-             "-subj", f"/CN={config['name']}", "-keyout", key, "-out", crt)
+        _run(
+            "openssl",
+            "req",
+            "-nodes",
+            "-new",
+            "-x509",
+            "-days",
+            "3650",
+            "-subj",
+            f"/CN={config['name']}",
+            "-keyout",
+            key,
+            "-out",
+            crt,
+        )
     for path in (CERT_DIR, key, crt):
         os.chown(path, uid, gid)
     os.chmod(key, 0o600)
@@ -219,7 +236,7 @@ def prepare_filesystem(config: dict, uid: int, gid: int) -> None:
         os.makedirs(directory, exist_ok=True)
         os.chown(directory, uid, gid)
     os.chown(PGHOME, uid, gid)
-    for dirpath, dirnames, _ in os.walk(f"{PGHOME}/.config"):
+    for dirpath, _dirnames, _ in os.walk(f"{PGHOME}/.config"):
         os.chown(dirpath, uid, gid)
 
 

@@ -1,4 +1,5 @@
 """What counts as a healthy cluster, judged from Patroni's /cluster view."""
+
 import pytest
 
 from fixtures.cluster import Cluster, Credentials
@@ -13,36 +14,61 @@ class ViewOnly(Cluster):
     def member_names(self):
         return ["node1", "node2", "node3"]
 
-    def rest_endpoint(self, member): raise NotImplementedError
-    def pg_endpoint(self, member): raise NotImplementedError
-    def haproxy_endpoint(self, which): raise NotImplementedError
-    def etcd_endpoint(self): raise NotImplementedError
-    def patronictl(self, *args, member=None): raise NotImplementedError
-    def log_tails(self, lines=30): return {"node1": "FATAL: password s3cret-pw was wrong"}
+    def rest_endpoint(self, member):
+        raise NotImplementedError
+
+    def pg_endpoint(self, member):
+        raise NotImplementedError
+
+    def haproxy_endpoint(self, which):
+        raise NotImplementedError
+
+    def etcd_endpoint(self):
+        raise NotImplementedError
+
+    def patronictl(self, *args, member=None):
+        raise NotImplementedError
+
+    def log_tails(self, lines=30):
+        return {"node1": "FATAL: password s3cret-pw was wrong"}
 
 
 def member(name, role, state, timeline=1):
     return {"name": name, "role": role, "state": state, "timeline": timeline}
 
 
-HEALTHY = [member("node1", "leader", "running"), member("node2", "replica", "streaming"),
-           member("node3", "sync_standby", "streaming")]
+HEALTHY = [
+    member("node1", "leader", "running"),
+    member("node2", "replica", "streaming"),
+    member("node3", "sync_standby", "streaming"),
+]
 
 
 def test_one_running_leader_and_streaming_replicas_is_healthy():
     assert ViewOnly().health_problems({"members": HEALTHY}) == []
 
 
-@pytest.mark.parametrize("members, problem", [
-    (HEALTHY[:2], "2 members, expected 3"),
-    ([member("node1", "replica", "streaming")] + HEALTHY[1:], "0 leaders"),
-    ([member("node1", "leader", "running"), member("node2", "leader", "running"), HEALTHY[2]],
-     "2 leaders"),
-    ([member("node1", "leader", "stopped")] + HEALTHY[1:], "leader node1 is stopped"),
-    (HEALTHY[:2] + [member("node3", "replica", "starting")], "node3 is replica/starting"),
-    (HEALTHY[:2] + [member("node3", "replica", "streaming", timeline=2)],
-     "node3 on timeline 2, leader on 1"),
-])
+@pytest.mark.parametrize(
+    "members, problem",
+    [
+        (HEALTHY[:2], "2 members, expected 3"),
+        ([member("node1", "replica", "streaming")] + HEALTHY[1:], "0 leaders"),
+        (
+            [
+                member("node1", "leader", "running"),
+                member("node2", "leader", "running"),
+                HEALTHY[2],
+            ],
+            "2 leaders",
+        ),
+        ([member("node1", "leader", "stopped")] + HEALTHY[1:], "leader node1 is stopped"),
+        (HEALTHY[:2] + [member("node3", "replica", "starting")], "node3 is replica/starting"),
+        (
+            HEALTHY[:2] + [member("node3", "replica", "streaming", timeline=2)],
+            "node3 on timeline 2, leader on 1",
+        ),
+    ],
+)
 def test_unhealthy_views_name_their_problem(members, problem):
     assert problem in ViewOnly().health_problems({"members": members})
 
@@ -62,15 +88,24 @@ class Patroni3View(ViewOnly):
     def rest(self, member, path, **kwargs):
         class Answer:
             def json(inner):
-                return {"role": "master", "replication": [
-                    {"application_name": n, "state": "streaming"} for n in self.streaming]}
+                return {
+                    "role": "master",
+                    "replication": [
+                        {"application_name": n, "state": "streaming"} for n in self.streaming
+                    ],
+                }
+
         assert (member, path) == ("node1", "/patroni")
         return Answer()
 
 
 def test_running_replicas_count_as_streaming_when_the_leader_lists_them():
-    view = {"members": [member("node1", "leader", "running"),
-                        member("node2", "replica", "running"),
-                        member("node3", "replica", "running")]}
+    view = {
+        "members": [
+            member("node1", "leader", "running"),
+            member("node2", "replica", "running"),
+            member("node3", "replica", "running"),
+        ]
+    }
     assert Patroni3View(["node2", "node3"]).health_problems(view) == []
     assert "node3 is replica/running" in Patroni3View(["node2"]).health_problems(view)

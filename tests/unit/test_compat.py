@@ -1,12 +1,20 @@
 """Version gating: which Patroni is graded, which SQL a PostgreSQL version gets."""
+
 import pytest
 
 from fixtures.compat import drop_database, patroni_problem, version_tuple
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("4.1.5", (4, 1, 5)), ("3.0.0rc1", (3, 0, 0)), ("1.6.4", (1, 6, 4)), ("", ()), ("x", ()),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("4.1.5", (4, 1, 5)),
+        ("3.0.0rc1", (3, 0, 0)),
+        ("1.6.4", (1, 6, 4)),
+        ("", ()),
+        ("x", ()),
+    ],
+)
 def test_version_tuple(text, expected):
     assert version_tuple(text) == expected
 
@@ -28,7 +36,8 @@ def render(statements):
 
 def test_drop_database_with_force_from_postgresql_13():
     assert render(drop_database("pgha_suite_1", 150018)) == [
-        'DROP DATABASE IF EXISTS "pgha_suite_1" WITH (FORCE)']
+        'DROP DATABASE IF EXISTS "pgha_suite_1" WITH (FORCE)'
+    ]
 
 
 def test_drop_database_before_13_terminates_sessions_first():

@@ -1,31 +1,63 @@
 """Reading Patroni's keys from etcd's v3 API or its v2 store (no etcd needed)."""
+
 import json
 
 import pytest
 
-from fixtures.dcs import (V2, V3, EtcdReader, EtcdUnreachable, ScopeKeys, ScopeNotFound,
-                          flatten_v2, v2_answer, v2_children)
+from fixtures.dcs import (
+    V2,
+    V3,
+    EtcdReader,
+    EtcdUnreachable,
+    ScopeKeys,
+    ScopeNotFound,
+    flatten_v2,
+    v2_answer,
+    v2_children,
+)
 
-MEMBER = {"conn_url": "postgres://172.20.0.3:5432/postgres",
-          "api_url": "http://172.20.0.3:8008/patroni", "role": "primary", "state": "running"}
+MEMBER = {
+    "conn_url": "postgres://172.20.0.3:5432/postgres",
+    "api_url": "http://172.20.0.3:8008/patroni",
+    "role": "primary",
+    "state": "running",
+}
 # GET /v2/keys/service/dummy/?recursive=true of etcd 3.4, as a homework cluster leaves it.
-V2_SCOPE = {"action": "get", "node": {
-    "key": "/service/dummy", "dir": True, "nodes": [
-        {"key": "/service/dummy/members", "dir": True, "nodes": [
-            {"key": "/service/dummy/members/e4532c1afd00", "value": json.dumps(MEMBER)},
-            {"key": "/service/dummy/members/3d0a16948a91", "value": json.dumps(MEMBER)}]},
-        {"key": "/service/dummy/leader", "value": "e4532c1afd00"},
-        {"key": "/service/dummy/optime", "dir": True, "nodes": [
-            {"key": "/service/dummy/optime/leader", "value": "83886240"}]},
-        {"key": "/service/dummy/config", "value": '{"ttl": 30}'}]}}
+V2_SCOPE = {
+    "action": "get",
+    "node": {
+        "key": "/service/dummy",
+        "dir": True,
+        "nodes": [
+            {
+                "key": "/service/dummy/members",
+                "dir": True,
+                "nodes": [
+                    {"key": "/service/dummy/members/e4532c1afd00", "value": json.dumps(MEMBER)},
+                    {"key": "/service/dummy/members/3d0a16948a91", "value": json.dumps(MEMBER)},
+                ],
+            },
+            {"key": "/service/dummy/leader", "value": "e4532c1afd00"},
+            {
+                "key": "/service/dummy/optime",
+                "dir": True,
+                "nodes": [{"key": "/service/dummy/optime/leader", "value": "83886240"}],
+            },
+            {"key": "/service/dummy/config", "value": '{"ttl": 30}'},
+        ],
+    },
+}
 
 
 def test_v2_directories_are_flattened_relative_to_the_scope():
     keys = flatten_v2(V2_SCOPE["node"], "/service/dummy/")
-    assert keys == {"members/e4532c1afd00": json.dumps(MEMBER),
-                    "members/3d0a16948a91": json.dumps(MEMBER),
-                    "leader": "e4532c1afd00", "optime/leader": "83886240",
-                    "config": '{"ttl": 30}'}
+    assert keys == {
+        "members/e4532c1afd00": json.dumps(MEMBER),
+        "members/3d0a16948a91": json.dumps(MEMBER),
+        "leader": "e4532c1afd00",
+        "optime/leader": "83886240",
+        "config": '{"ttl": 30}',
+    }
 
 
 def test_members_are_parsed_from_their_keys_only():
@@ -35,17 +67,27 @@ def test_members_are_parsed_from_their_keys_only():
 
 
 def test_scope_names_from_a_v2_directory():
-    node = {"key": "/service", "dir": True,
-            "nodes": [{"key": "/service/dummy", "dir": True}, {"key": "/service/batman"}]}
+    node = {
+        "key": "/service",
+        "dir": True,
+        "nodes": [{"key": "/service/dummy", "dir": True}, {"key": "/service/batman"}],
+    }
     assert v2_children(node) == ["batman", "dummy"]
 
 
-@pytest.mark.parametrize("status, body, state", [
-    (200, json.dumps(V2_SCOPE), "found"),
-    (404, '{"errorCode":100,"message":"Key not found","cause":"/service","index":3}', "missing"),
-    (404, "404 page not found\n", "not-served"),  # etcd 3.4 without --enable-v2, or 3.6
-    (200, "[]", "not-served"),
-])
+@pytest.mark.parametrize(
+    "status, body, state",
+    [
+        (200, json.dumps(V2_SCOPE), "found"),
+        (
+            404,
+            '{"errorCode":100,"message":"Key not found","cause":"/service","index":3}',
+            "missing",
+        ),
+        (404, "404 page not found\n", "not-served"),  # etcd 3.4 without --enable-v2, or 3.6
+        (200, "[]", "not-served"),
+    ],
+)
 def test_v2_answers_tell_found_missing_and_not_served_apart(status, body, state):
     assert v2_answer(status, body)[0] == state
 
@@ -87,8 +129,9 @@ def test_the_v2_store_is_read_when_v3_has_nothing():
 
 def test_a_scope_in_neither_api_is_named_with_both_apis_and_their_scopes():
     with pytest.raises(ScopeNotFound) as missing:
-        StubReader({}, ("missing", {}), v3_scopes=["batman"], v2_scopes=["dummy"]) \
-            .scope_keys("nosuchscope")
+        StubReader({}, ("missing", {}), v3_scopes=["batman"], v2_scopes=["dummy"]).scope_keys(
+            "nosuchscope"
+        )
     text = str(missing.value)
     assert "v3 API" in text and "v2 API" in text and "/service/nosuchscope/" in text
     assert "v3: batman" in text and "v2: dummy" in text

@@ -1,10 +1,15 @@
 """Grading someone else's cluster: addresses (IPv6 too) and the patronictl configuration."""
+
 import pytest
 import yaml
 
 from fixtures.cluster import Endpoint
-from fixtures.existing_cluster import (TargetError, parse_endpoint, patronictl_config,
-                                       rest_endpoint_of)
+from fixtures.existing_cluster import (
+    TargetError,
+    parse_endpoint,
+    patronictl_config,
+    rest_endpoint_of,
+)
 
 
 def test_ipv6_endpoints_are_parsed_and_written_back_in_brackets():
@@ -28,5 +33,4 @@ def test_bad_endpoints_are_refused(text):
 @pytest.mark.parametrize("api, section", [("v2", "etcd"), ("v3", "etcd3"), (None, "etcd3")])
 def test_patronictl_config_uses_the_api_that_holds_the_scope(api, section):
     config = yaml.safe_load(patronictl_config("dummy", Endpoint("127.0.0.1", 2379), api))
-    assert config == {"scope": "dummy",
-                      section: {"hosts": "127.0.0.1:2379", "use_proxies": True}}
+    assert config == {"scope": "dummy", section: {"hosts": "127.0.0.1:2379", "use_proxies": True}}

@@ -1,4 +1,5 @@
 """The figures file of a run and its table."""
+
 import json
 
 from fixtures.figures import Figures, main, table
@@ -6,8 +7,11 @@ from fixtures.figures import Figures, main, table
 
 def test_written_figures_read_back_as_a_table(tmp_path, capsys):
     figures = Figures()
-    figures.add("planned_switchover_while_writing", "sync",
-                {"write_outage_seconds": 1.234, "lost": 0, "acknowledged": 900})
+    figures.add(
+        "planned_switchover_while_writing",
+        "sync",
+        {"write_outage_seconds": 1.234, "lost": 0, "acknowledged": 900},
+    )
     figures.add("leader_killed", "async", {"write_outage_seconds": 24.5, "lost": 3})
     path = tmp_path / "figures.json"
     figures.write(path, {"timings": {"ttl": 20, "loop_wait": 2}})

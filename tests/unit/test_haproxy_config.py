@@ -1,4 +1,5 @@
 """Rendering HAProxy's configuration from haproxy/haproxy.cfg.template."""
+
 import re
 
 import pytest
@@ -26,8 +27,9 @@ def test_both_backends_list_every_node_checked_on_patroni_port():
         assert f"bind *:{5000 if backend == 'primary' else 5001}" in lines
         assert f"http-check send meth GET uri {check}" in lines
         servers = [line for line in lines if line.startswith("server ")]
-        assert servers == [f"server node{i} node{i}:5432 maxconn 100 check port 8008"
-                           for i in (1, 2, 3)]
+        assert servers == [
+            f"server node{i} node{i}:5432 maxconn 100 check port 8008" for i in (1, 2, 3)
+        ]
     assert "bind *:7000" in parts["stats"]
     assert "stats show-legends" in parts["stats"]  # servers' addresses in the stats CSV
 

@@ -1,4 +1,5 @@
 """Parsing HAProxy's stats CSV."""
+
 import pytest
 
 from fixtures.haproxy_stats import parse_status
@@ -44,18 +45,30 @@ def test_sections_of_the_homework_config_without_relying_on_names():
     assert sorted(sections) == ["batman", "batman2", "stats"]
     rw, ro = sections["batman"], sections["batman2"]
     assert [s.name for s in rw.up()] == ["postgresql_172.20.0.4_5432"]
-    assert sorted(s.name for s in ro.up()) == ["postgresql_172.20.0.3_5432",
-                                               "postgresql_172.20.0.5_5432"]
+    assert sorted(s.name for s in ro.up()) == [
+        "postgresql_172.20.0.3_5432",
+        "postgresql_172.20.0.5_5432",
+    ]
     assert all(s.addr == "" for s in rw.servers.values())  # no show-legends: no addresses
     assert (rw.backend_sessions, ro.backend_sessions) == (1, 2)
 
 
 def test_what_each_section_checks_is_described_from_its_servers_answers():
     sections = parse_sections(SEED)
-    assert sections["batman"].describe().startswith(
-        "batman: HTTP health check; 1 UP (check answered 200), 2 DOWN (check answered 503)")
-    assert sections["batman2"].describe().startswith(
-        "batman2: HTTP health check; 2 UP (check answered 503), 1 DOWN (check answered 200)")
+    assert (
+        sections["batman"]
+        .describe()
+        .startswith(
+            "batman: HTTP health check; 1 UP (check answered 200), 2 DOWN (check answered 503)"
+        )
+    )
+    assert (
+        sections["batman2"]
+        .describe()
+        .startswith(
+            "batman2: HTTP health check; 2 UP (check answered 503), 1 DOWN (check answered 200)"
+        )
+    )
     assert "no `stats show-legends`" in sections["batman"].describe()
 
 
@@ -70,15 +83,26 @@ def test_a_tcp_only_check_is_named():
     assert "TCP/SSL connect check only" in section.describe()
 
 
-@pytest.mark.parametrize("status, up", [("UP", True), ("UP 1/3", True), ("DOWN", False),
-                                        ("DOWN 1/2", False), ("MAINT", False), ("no check", False)])
+@pytest.mark.parametrize(
+    "status, up",
+    [
+        ("UP", True),
+        ("UP 1/3", True),
+        ("DOWN", False),
+        ("DOWN 1/2", False),
+        ("MAINT", False),
+        ("no check", False),
+    ],
+)
 def test_a_server_takes_connections_only_while_up(status, up):
     assert Server("s", status).up is up
 
 
 def with_sessions(**sessions):
-    return {name: Section(name, backend_sessions=count, servers={"s": Server("s", "UP")})
-            for name, count in sessions.items()}
+    return {
+        name: Section(name, backend_sessions=count, servers={"s": Server("s", "UP")})
+        for name, count in sessions.items()
+    }
 
 
 def test_the_section_behind_a_port_is_the_one_whose_sessions_rose():

@@ -1,4 +1,5 @@
 """Images are rebuilt only when their inputs change."""
+
 from fixtures import images
 
 

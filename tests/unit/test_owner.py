@@ -1,4 +1,5 @@
 """Whose run is it: leftovers are removed only when their owner is surely gone."""
+
 import os
 import socket
 import subprocess
@@ -13,10 +14,13 @@ def test_this_process_owns_a_live_run():
 
 
 def test_a_finished_process_of_this_namespace_is_gone():
-    child = subprocess.run([sys.executable, "-c",
-                            "from fixtures.docker_cluster import _owner; print(_owner())"],
-                           capture_output=True, text=True, check=True,
-                           cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    child = subprocess.run(
+        [sys.executable, "-c", "from fixtures.docker_cluster import _owner; print(_owner())"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+    )
     assert not _owner_alive(child.stdout.strip())
 
 
@@ -35,4 +39,4 @@ def test_runs_of_another_pid_namespace_or_host_are_left_alone(monkeypatch):
 
 
 def test_start_time_of_a_missing_process_is_unknown():
-    assert docker_cluster._start_time(2 ** 22 + 12345) is None
+    assert docker_cluster._start_time(2**22 + 12345) is None

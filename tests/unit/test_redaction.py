@@ -1,4 +1,5 @@
 """Failures of cluster tests never carry the cluster's passwords (no Docker needed)."""
+
 from types import SimpleNamespace
 
 from fixtures import report_plugin

@@ -1,4 +1,5 @@
 """Telling which member did not rejoin after a scenario, and why (no Docker needed)."""
+
 from fixtures.faults import rejoin_clues, stuck_members
 
 
@@ -7,42 +8,57 @@ def member(name, role, state, timeline=5):
 
 
 def test_a_member_stuck_starting_is_named():
-    view = {"members": [member("node1", "leader", "running"),
-                        member("node2", "replica", "streaming"),
-                        member("node3", "replica", "starting", timeline=4)]}
+    view = {
+        "members": [
+            member("node1", "leader", "running"),
+            member("node2", "replica", "streaming"),
+            member("node3", "replica", "starting", timeline=4),
+        ]
+    }
     assert stuck_members(view) == ["node3"]
 
 
 def test_a_replica_streaming_on_an_old_timeline_is_stuck():
-    view = {"members": [member("node1", "leader", "running", 6),
-                        member("node2", "sync_standby", "streaming", 6),
-                        member("node3", "replica", "streaming", 5)]}
+    view = {
+        "members": [
+            member("node1", "leader", "running", 6),
+            member("node2", "sync_standby", "streaming", 6),
+            member("node3", "replica", "streaming", 5),
+        ]
+    }
     assert stuck_members(view) == ["node3"]
 
 
 def test_a_whole_cluster_has_nobody_stuck():
-    view = {"members": [member("node1", "leader", "running"),
-                        member("node2", "replica", "streaming"),
-                        member("node3", "sync_standby", "streaming")]}
+    view = {
+        "members": [
+            member("node1", "leader", "running"),
+            member("node2", "replica", "streaming"),
+            member("node3", "sync_standby", "streaming"),
+        ]
+    }
     assert stuck_members(view) == []
 
 
 def test_without_a_single_leader_nobody_is_called_stuck():
-    view = {"members": [member("node1", "replica", "running"),
-                        member("node2", "replica", "streaming")]}
+    view = {
+        "members": [member("node1", "replica", "running"), member("node2", "replica", "streaming")]
+    }
     assert stuck_members(view) == []
 
 
 def test_rejoin_clues_keep_patroni_and_pg_rewind_lines_only():
-    log = "\n".join([
-        "2026-01-01 INFO: no action. I am (node3), a secondary, and following a leader",
-        "2026-01-01 INFO: running pg_rewind from node1",
-        "pg_rewind: error: unexpected result while fetching remote files: ERROR:  could not "
-        "open file \".s.PGSQL.5432\" for reading: No such device or address",
-        "2026-01-01 FATAL:  requested starting point 0/5000000 on timeline 14 is not in this "
-        "server's history",
-        "2026-01-01 INFO: Lock owner: node1; I am node3",
-    ])
+    log = "\n".join(
+        [
+            "2026-01-01 INFO: no action. I am (node3), a secondary, and following a leader",
+            "2026-01-01 INFO: running pg_rewind from node1",
+            "pg_rewind: error: unexpected result while fetching remote files: ERROR:  could not "
+            'open file ".s.PGSQL.5432" for reading: No such device or address',
+            "2026-01-01 FATAL:  requested starting point 0/5000000 on timeline 14 is not in this "
+            "server's history",
+            "2026-01-01 INFO: Lock owner: node1; I am node3",
+        ]
+    )
     clues = rejoin_clues(log)
     assert len(clues) == 3
     assert clues[0].endswith("running pg_rewind from node1")
@@ -57,30 +73,35 @@ def test_rejoin_clues_are_bounded():
 def test_alarm_lines_are_tracebacks_and_bug_reports_only():
     from fixtures.docker_cluster import alarm_lines
 
-    log = "\n".join([
-        "2026-01-01 INFO: no action. I am (node1), the leader with the lock",
-        "2026-01-01 ERROR: Exception in the main loop",
-        "Traceback (most recent call last):",
-        "  File \"/opt/patroni/lib/python3.11/site-packages/patroni/ha.py\", line 1, in run",
-        "    self._run_cycle()",
-        "KeyError: 'role'",
-        "2026-01-01 ERROR: unexpected state, please report it as a BUG",
-    ])
+    log = "\n".join(
+        [
+            "2026-01-01 INFO: no action. I am (node1), the leader with the lock",
+            "2026-01-01 ERROR: Exception in the main loop",
+            "Traceback (most recent call last):",
+            '  File "/opt/patroni/lib/python3.11/site-packages/patroni/ha.py", line 1, in run',
+            "    self._run_cycle()",
+            "KeyError: 'role'",
+            "2026-01-01 ERROR: unexpected state, please report it as a BUG",
+        ]
+    )
     assert alarm_lines(log) == [
         "traceback after '2026-01-01 ERROR: Exception in the main loop': KeyError: 'role'",
-        "2026-01-01 ERROR: unexpected state, please report it as a BUG"]
+        "2026-01-01 ERROR: unexpected state, please report it as a BUG",
+    ]
 
 
 def test_tracebacks_patroni_logs_while_etcd_is_down_are_no_alarm():
     from fixtures.docker_cluster import alarm_lines
 
-    log = "\n".join([
-        "2026-11-27 10:03:22,996 ERROR: get_cluster",
-        "Traceback (most recent call last):",
-        "  File \"/opt/patroni/lib/python3.11/site-packages/patroni/dcs/etcd3.py\", line 938",
-        "    cluster = loader(path)",
-        "              ^^^^^^^^^^^^",
-        "patroni.utils.RetryFailedError: Exceeded retry deadline",
-        "2026-11-27 10:03:22,997 ERROR: Error communicating with DCS",
-    ])
+    log = "\n".join(
+        [
+            "2026-11-27 10:03:22,996 ERROR: get_cluster",
+            "Traceback (most recent call last):",
+            '  File "/opt/patroni/lib/python3.11/site-packages/patroni/dcs/etcd3.py", line 938',
+            "    cluster = loader(path)",
+            "              ^^^^^^^^^^^^",
+            "patroni.utils.RetryFailedError: Exceeded retry deadline",
+            "2026-11-27 10:03:22,997 ERROR: Error communicating with DCS",
+        ]
+    )
     assert alarm_lines(log) == []

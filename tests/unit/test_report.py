@@ -1,4 +1,5 @@
 """The Markdown grading sheet."""
+
 from fixtures.report import Result, render, step_verdict
 
 
@@ -9,12 +10,17 @@ def result(nodeid, outcome, step=None, **extra):
 
 
 def test_one_row_per_step_with_its_verdict():
-    text = render([
-        result("tests/test_03_failover.py::test_a", "passed", "10: failover",
-               failover_seconds=2.7),
-        result("tests/test_03_failover.py::test_b", "failed", "10: failover"),
-        result("tests/test_04_switchover.py::test_c", "skipped", "11: switchover"),
-    ], "Report", {"cluster": "mine"})
+    text = render(
+        [
+            result(
+                "tests/test_03_failover.py::test_a", "passed", "10: failover", failover_seconds=2.7
+            ),
+            result("tests/test_03_failover.py::test_b", "failed", "10: failover"),
+            result("tests/test_04_switchover.py::test_c", "skipped", "11: switchover"),
+        ],
+        "Report",
+        {"cluster": "mine"},
+    )
     assert "- cluster: mine" in text
     assert "| 10: failover | **FAIL** | 1 | 1 | 0 |" in text
     assert "| 11: switchover | **SKIP** | 0 | 0 | 1 |" in text
@@ -22,9 +28,13 @@ def test_one_row_per_step_with_its_verdict():
 
 
 def test_evidence_and_failure_text_are_shown_in_blocks():
-    failing = Result("tests/test_01.py::test_x", "failed", 0.1,
-                     [("homework_step", "1"), ("evidence: patronictl list", "| node1 | Leader |")],
-                     "AssertionError: 2 leaders\n--- patronictl list\n...")
+    failing = Result(
+        "tests/test_01.py::test_x",
+        "failed",
+        0.1,
+        [("homework_step", "1"), ("evidence: patronictl list", "| node1 | Leader |")],
+        "AssertionError: 2 leaders\n--- patronictl list\n...",
+    )
     text = render([failing], "Report", {})
     assert "Evidence, patronictl list:\n\n```\n| node1 | Leader |\n```" in text
     assert "Why it failed:" in text and "AssertionError: 2 leaders" in text

@@ -1,4 +1,5 @@
 """Cluster settings: Patroni's timing rules, Spilo's environment, secrets kept out of reprs."""
+
 import yaml
 
 from fixtures.settings import ClusterSettings, PatroniTimings
@@ -13,7 +14,8 @@ def test_illegal_timings_are_explained():
     text = "; ".join(problems)
     assert "ttl 10" in text and "loop_wait 0" in text and "retry_timeout 2" in text
     assert PatroniTimings(ttl=20, loop_wait=5, retry_timeout=8).problems() == [
-        "loop_wait + 2*retry_timeout = 21 exceeds ttl 20"]
+        "loop_wait + 2*retry_timeout = 21 exceeds ttl 20"
+    ]
 
 
 def test_node_env_follows_spilos_contract_and_carries_the_timings():

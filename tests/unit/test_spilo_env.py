@@ -1,4 +1,5 @@
 """The node image's entrypoint logic: Spilo's environment turned into Patroni's config."""
+
 import sys
 from pathlib import Path
 
@@ -33,8 +34,15 @@ def test_defaults_follow_spilo():
 
 
 def test_ports_users_and_scope_come_from_the_environment():
-    config = build(SCOPE="batman", PGPORT="6432", APIPORT="9008", PGUSER_SUPERUSER="admin",
-                   PGPASSWORD_SUPERUSER="s3", PGUSER_STANDBY="repl", PGPASSWORD_STANDBY="r3")
+    config = build(
+        SCOPE="batman",
+        PGPORT="6432",
+        APIPORT="9008",
+        PGUSER_SUPERUSER="admin",
+        PGPASSWORD_SUPERUSER="s3",
+        PGUSER_STANDBY="repl",
+        PGPASSWORD_STANDBY="r3",
+    )
     assert config["scope"] == "batman"
     assert config["restapi"]["listen"] == "0.0.0.0:9008"
     assert config["postgresql"]["listen"] == "*:6432"
@@ -46,7 +54,8 @@ def test_ports_users_and_scope_come_from_the_environment():
 
 def test_etcd3_and_etcd_variables_select_their_own_dcs_sections():
     config = spilo_env.build_config(
-        {"ETCD3_HOSTS": "e1:2379,e2:2379", "ETCD3_PROTOCOL": "http"}, "n", "1.2.3.4", BIN)
+        {"ETCD3_HOSTS": "e1:2379,e2:2379", "ETCD3_PROTOCOL": "http"}, "n", "1.2.3.4", BIN
+    )
     assert config["etcd3"] == {"hosts": "e1:2379,e2:2379", "protocol": "http"}
     assert "etcd" not in config
     config = spilo_env.build_config({"ETCD_HOST": "e1:2379"}, "n", "1.2.3.4", BIN)
@@ -69,8 +78,10 @@ def test_remote_clients_need_ssl_unless_allow_nossl():
 
 
 def test_spilo_configuration_is_deep_merged_and_wins():
-    config = build(SPILO_CONFIGURATION="{bootstrap: {dcs: {ttl: 20, loop_wait: 2}}, "
-                                       "postgresql: {parameters: {shared_buffers: 32MB}}}")
+    config = build(
+        SPILO_CONFIGURATION="{bootstrap: {dcs: {ttl: 20, loop_wait: 2}}, "
+        "postgresql: {parameters: {shared_buffers: 32MB}}}"
+    )
     dcs = config["bootstrap"]["dcs"]
     assert (dcs["ttl"], dcs["loop_wait"], dcs["retry_timeout"]) == (20, 2, 10)
     params = config["postgresql"]["parameters"]
@@ -78,8 +89,10 @@ def test_spilo_configuration_is_deep_merged_and_wins():
     assert params["ssl"] == "on", "merging must keep the defaults the user did not override"
 
 
-@pytest.mark.parametrize("text, message", [("{a: [1, 2", "not valid YAML"),
-                                           ("- just\n- a list", "must be a YAML mapping")])
+@pytest.mark.parametrize(
+    "text, message",
+    [("{a: [1, 2", "not valid YAML"), ("- just\n- a list", "must be a YAML mapping")],
+)
 def test_bad_spilo_configuration_is_a_clear_error(text, message):
     with pytest.raises(spilo_env.ConfigError, match=message):
         build(SPILO_CONFIGURATION=text)

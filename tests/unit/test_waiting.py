@@ -1,4 +1,5 @@
 """Waits name their condition and, on timeout, say what was seen."""
+
 import pytest
 
 from fixtures.waiting import WaitTimeout, wait_until
@@ -16,8 +17,13 @@ def test_returns_what_the_probe_saw_when_the_condition_holds():
 
 def test_timeout_names_the_condition_last_observation_and_diagnostics():
     with pytest.raises(WaitTimeout) as failure:
-        wait_until("the moon to turn blue", lambda: (False, "still grey"), timeout=0.2,
-                   interval=0.05, diagnostics=lambda: "patronictl list: (table)")
+        wait_until(
+            "the moon to turn blue",
+            lambda: (False, "still grey"),
+            timeout=0.2,
+            interval=0.05,
+            diagnostics=lambda: "patronictl list: (table)",
+        )
     message = str(failure.value)
     assert "the moon to turn blue" in message
     assert "last seen: still grey" in message
@@ -37,8 +43,7 @@ def test_broken_diagnostics_do_not_hide_the_timeout():
         raise RuntimeError("docker went away")
 
     with pytest.raises(WaitTimeout, match="(?s)waiting for x.*diagnostics failed"):
-        wait_until("x", lambda: (False, None), timeout=0.1, interval=0.05,
-                   diagnostics=diagnostics)
+        wait_until("x", lambda: (False, None), timeout=0.1, interval=0.05, diagnostics=diagnostics)
 
 
 def test_a_probe_can_give_up_at_once():

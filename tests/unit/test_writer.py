@@ -1,4 +1,5 @@
 """The writer's bookkeeping and the checker's verdict, without a database."""
+
 from datetime import datetime, timedelta
 
 import psycopg
@@ -24,8 +25,15 @@ def test_tally_finds_lost_unexpected_and_unknown_that_committed():
     assert counted.unexpected == [99]
     assert counted.unknown_committed == 1
     assert counted.failed_committed == []
-    assert counted.as_figures() == {"lost": 1, "unexpected": 1, "acknowledged": 2, "unknown": 2,
-                                    "unknown_committed": 1, "failed": 1, "failed_committed": 0}
+    assert counted.as_figures() == {
+        "lost": 1,
+        "unexpected": 1,
+        "acknowledged": 2,
+        "unknown": 2,
+        "unknown_committed": 1,
+        "failed": 1,
+        "failed_committed": 0,
+    }
 
 
 def test_a_write_reported_failed_but_present_is_named():
@@ -41,7 +49,11 @@ def test_nothing_lost_when_every_acknowledged_write_is_present():
 
 def test_longest_gap_is_the_outage_and_when_it_began():
     t0 = datetime(2026, 1, 1, 12, 0, 0)
-    stamps = [t0, t0 + timedelta(seconds=0.1), t0 + timedelta(seconds=3.1),
-              t0 + timedelta(seconds=3.2)]
+    stamps = [
+        t0,
+        t0 + timedelta(seconds=0.1),
+        t0 + timedelta(seconds=3.1),
+        t0 + timedelta(seconds=3.2),
+    ]
     assert longest_gap(reversed(stamps)) == (3.0, t0 + timedelta(seconds=0.1))
     assert longest_gap([t0]) == (0.0, None)
