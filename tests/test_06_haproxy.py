@@ -163,7 +163,8 @@ def marked_down(cluster, section):
 
 @pytest.mark.destructive
 def test_step12_read_write_port_follows_a_switchover(healthy_cluster, routes, record_property):
-    """After a switchover 5000 reaches the new leader in time, never a demoted node marked down."""
+    """After a switchover 5000 reaches the new leader in time, never a demoted node marked down;
+    5001 then reaches only replicas, the old leader among them (both times recorded)."""
     cluster = healthy_cluster
     old, new = routes["leader"], routes["replicas"][0]
     response = cluster.switchover(old, new)
@@ -202,4 +203,36 @@ def test_step12_read_write_port_follows_a_switchover(healthy_cluster, routes, re
     assert followed_after is not None, (
         f"5000 did not reach {new} within {FOLLOW_DEADLINE}s\n{cluster.diagnostics()}"
     )
+    ro_after = read_only_port_follows(cluster, old, new, started)
+    record_property("haproxy_ro_follow_seconds", ro_after)
     cluster.wait_healthy(timeout=120)
+
+
+def read_only_port_follows(cluster, old, new, started, rounds=6):
+    """After a switchover the read-only port must stop sending clients to the new leader and
+    reach the old one, now a replica: the time until ``rounds`` connections in a row reached
+    replicas only, the old leader among them (under the cluster's own check settings)."""
+    streak, seen_old, last = 0, False, None
+    for _ in range(int(FOLLOW_DEADLINE / 0.2)):  # bounded: at most FOLLOW_DEADLINE seconds
+        if time.monotonic() - started > FOLLOW_DEADLINE:
+            break
+        try:
+            with cluster.connect(via="ro", connect_timeout=2) as conn:
+                member, in_recovery = cluster.served_by(conn)
+        except psycopg.Error as exc:
+            streak, last = 0, f"no connection: {type(exc).__name__}"
+            time.sleep(0.2)
+            continue
+        last = (member, in_recovery)
+        if not in_recovery or member == new:
+            streak, seen_old = 0, False  # still sent to the new leader
+        else:
+            streak += 1
+            seen_old = seen_old or member == old
+            if streak >= rounds and seen_old:
+                return round(time.monotonic() - started, 2)
+        time.sleep(0.2)
+    raise AssertionError(
+        f"5001 did not reach only replicas, {old} among them, within {FOLLOW_DEADLINE}s of the "
+        f"switchover to {new}; last: {last}\n{cluster.diagnostics()}"
+    )

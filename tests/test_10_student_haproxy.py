@@ -1,0 +1,122 @@
+"""The suite's cluster behind a student's own haproxy.cfg (--haproxy-config).
+
+A teacher often has the student's files rather than a running cluster. A
+second pytest run starts a cluster of its own with the seed's haproxy.cfg
+(haproxy/homework.cfg, Patroni's sample as the homework wrote it: GET /
+expecting 200 on 5000, 503 on 5001, inter 3s fall 3 rise 2) and must pass
+every homework step; a file HAProxy rejects, or one without a read-only
+section, must stop that run with one message before any step.
+"""
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+pytestmark = [
+    pytest.mark.order(10),
+    pytest.mark.cluster,
+    pytest.mark.homework("12: client connections through the student's own HAProxy config"),
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+HOMEWORK_CFG = ROOT / "haproxy" / "homework.cfg"
+HOMEWORK_MODULES = [
+    "tests/test_01_cluster.py",
+    "tests/test_02_replication.py",
+    "tests/test_03_failover.py",
+    "tests/test_04_switchover.py",
+    "tests/test_05_restart.py",
+    "tests/test_06_haproxy.py",
+]
+
+
+@pytest.fixture(scope="module")
+def suite_run(cluster):
+    """Only where this run started its own cluster: the child starts another like it."""
+    if cluster.fault_control() is None:
+        pytest.skip(
+            "grades the suite's own cluster with a student's haproxy.cfg; this run "
+            "grades a cluster someone else built"
+        )
+
+
+def run_child(tmp_path, config: Path, *modules: str, timeout: float = 900):
+    reports = tmp_path / "reports"
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        f"--junitxml={reports / 'junit.xml'}",
+        "--haproxy-config",
+        str(config),
+        *modules,
+    ]
+    done = subprocess.run(
+        command, cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=timeout
+    )
+    return done, reports
+
+
+def outcomes(xml: Path) -> dict[str, str]:
+    found = {}
+    for case in ET.parse(xml).iter("testcase"):
+        kinds = {child.tag for child in case}
+        found[f"{case.get('classname')}.{case.get('name')}"] = (
+            "failed"
+            if kinds & {"failure", "error"}
+            else "skipped"
+            if "skipped" in kinds
+            else "passed"
+        )
+    return found
+
+
+def test_every_homework_step_passes_behind_the_seeds_haproxy_cfg(
+    suite_run, tmp_path, evidence, record_property
+):
+    """All homework modules against the suite's cluster behind haproxy/homework.cfg: every
+    step passes, the file as run is kept, and the switchover times under the student's
+    check settings are recorded."""
+    done, reports = run_child(tmp_path, HOMEWORK_CFG, *HOMEWORK_MODULES)
+    xml = reports / "junit.xml"
+    assert xml.exists(), f"the run left no report:\n{done.stdout[-3000:]}{done.stderr[-2000:]}"
+    found = outcomes(xml)
+    not_passed = {test: outcome for test, outcome in found.items() if outcome != "passed"}
+    assert found and not not_passed, f"{not_passed}\n{done.stdout[-4000:]}"
+    assert done.returncode == 0, done.stdout[-3000:]
+
+    kept = (reports / "haproxy.cfg").read_text()
+    evidence("haproxy.cfg as run (the seed's, servers pointed at the suite's nodes)", kept)
+    assert "listen batman2" in kept and "http-check expect status 503" in kept
+    assert "172.17.0.2" not in kept, "the student's own addresses are still in the file"
+    for prop in ET.parse(xml).iter("property"):
+        if prop.get("name") in ("haproxy_follow_seconds", "haproxy_ro_follow_seconds"):
+            record_property(f"student_cfg_{prop.get('name')}", prop.get("value"))
+
+
+def test_a_file_haproxy_rejects_stops_the_run_with_haproxys_words(suite_run, tmp_path):
+    """One message, HAProxy's own, and exit 3 before any step."""
+    broken = tmp_path / "broken.cfg"
+    broken.write_text(HOMEWORK_CFG.read_text().replace("maxconn 100 check", "maxconn 100 chek"))
+    done, _ = run_child(tmp_path, broken, "tests/test_01_cluster.py", timeout=300)
+    assert done.returncode == 3, done.stdout[-2000:]
+    assert "HAProxy rejects the configuration" in done.stdout, done.stdout[-2000:]
+    assert "unknown keyword 'chek'" in done.stdout, done.stdout[-2000:]
+    assert " passed" not in done.stdout and "Traceback" not in done.stdout
+
+
+def test_a_file_without_a_read_only_section_is_refused_before_anything_starts(tmp_path):
+    """The sections bound to 5000 and 5001 must exist: refused when options are read."""
+    cfg = HOMEWORK_CFG.read_text()
+    without = tmp_path / "no-read-only.cfg"
+    without.write_text(cfg[: cfg.index("listen batman2")])
+    done, _ = run_child(tmp_path, without, "tests/test_01_cluster.py", timeout=120)
+    assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "no section binds the read-only port 5001" in done.stderr, done.stderr[-2000:]
