@@ -89,7 +89,7 @@ def test_step12_read_write_port_reaches_the_leader(healthy_cluster, routes, evid
 
 def test_step12_read_only_port_reaches_only_replicas(healthy_cluster, routes, evidence):
     """5001: every one of repeated connections reaches a replica, in recovery and read-only."""
-    seen = {}
+    seen: dict[str, int] = {}
     for _ in range(4 * len(routes["replicas"])):
         with healthy_cluster.connect(via="ro") as conn:
             member, in_recovery = healthy_cluster.served_by(conn)

@@ -11,6 +11,7 @@ loop_wait the cluster reports.
 
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -74,7 +75,7 @@ def scenario(healthy_cluster, faults, mode, figures, record_property, request):
     if mode == "sync":
         wait_sync_standby(cluster)
     timings = Timings.of(cluster)
-    recorded = {}
+    recorded: dict[str, Any] = {}
     began = time.time()
     yield recorded
     name = SCENARIOS.get(request.node.originalname, request.node.originalname)

@@ -28,12 +28,14 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 import requests
 from psycopg import sql
 
+from fixtures.cluster import one_row
 from fixtures.docker_cluster import (
     LABEL_KEEP,
     LABEL_OWNER,
@@ -114,10 +116,11 @@ class HomeworkCluster:
             LABEL_OWNER: _owner(),
             LABEL_KEEP: "false",
         }
-        self.network = None
-        self.etcd = None
-        self.nodes: dict[str, object] = {}  # member name (container id) -> container
-        self.haproxy = None
+        # docker-py objects (the library is untyped); None until start() or start_haproxy().
+        self.network: Any = None
+        self.etcd: Any = None
+        self.nodes: dict[str, Any] = {}  # member name (container id) -> container
+        self.haproxy: Any = None
 
     # ------------------------------------------------------------ addresses
     def port(self, container, port: int) -> int:
@@ -526,7 +529,7 @@ def _routes_to(hw: HomeworkCluster, leader: str) -> bool:
             connect_timeout=3,
             dbname="postgres",
         ) as conn:
-            rw = conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]
+            rw = one_row(conn.execute("SELECT pg_is_in_recovery()"))[0]
         with psycopg.connect(
             host=LOOPBACK,
             port=port[5001],
@@ -536,7 +539,7 @@ def _routes_to(hw: HomeworkCluster, leader: str) -> bool:
             connect_timeout=3,
             dbname="postgres",
         ) as conn:
-            ro = conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]
+            ro = one_row(conn.execute("SELECT pg_is_in_recovery()"))[0]
     except psycopg.Error:
         return False
     return rw is False and ro is True and hw.leader() == leader

@@ -85,7 +85,7 @@ class Patroni3View(ViewOnly):
     def __init__(self, streaming):
         self.streaming = streaming
 
-    def rest(self, member, path, **kwargs):
+    def rest(self, member, path, *args, **kwargs):
         class Answer:
             def json(inner):
                 return {

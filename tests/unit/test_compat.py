@@ -24,10 +24,17 @@ def test_patroni_3_and_4_are_graded(version):
     assert patroni_problem("node1", version) is None
 
 
+def refusal(member: str, version: str | None) -> str:
+    """patroni_problem's message for a version that must be refused."""
+    problem = patroni_problem(member, version)
+    assert problem is not None, f"Patroni {version!r} on {member} was not refused"
+    return problem
+
+
 def test_older_patroni_is_named_in_a_clear_message():
-    problem = patroni_problem("e9477f065cf0", "1.6.4")
+    problem = refusal("e9477f065cf0", "1.6.4")
     assert "e9477f065cf0 runs Patroni 1.6.4" in problem and "3.0 or newer" in problem
-    assert "does not report its Patroni version" in patroni_problem("node1", None)
+    assert "does not report its Patroni version" in refusal("node1", None)
 
 
 def render(statements):

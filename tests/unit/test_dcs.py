@@ -1,6 +1,7 @@
 """Reading Patroni's keys from etcd's v3 API or its v2 store (no etcd needed)."""
 
 import json
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ MEMBER = {
     "state": "running",
 }
 # GET /v2/keys/service/dummy/?recursive=true of etcd 3.4, as a homework cluster leaves it.
-V2_SCOPE = {
+V2_SCOPE: dict[str, Any] = {
     "action": "get",
     "node": {
         "key": "/service/dummy",

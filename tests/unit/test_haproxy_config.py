@@ -9,7 +9,8 @@ from fixtures import haproxy_config
 
 def sections(text):
     """Map each `listen NAME` section to its lines."""
-    result, current = {}, None
+    result: dict[str, list[str]] = {}
+    current: str | None = None
     for line in text.splitlines():
         match = re.match(r"^(listen|resolvers|global|defaults)\s*(\S*)", line)
         if match:

@@ -53,7 +53,7 @@ class NoRegistry:
 def test_without_base_registry_or_debootstrap_a_non_root_user_is_told_what_to_do(monkeypatch):
     monkeypatch.setattr(images.shutil, "which", lambda name: None)
     monkeypatch.setattr(images.os, "geteuid", lambda: 1000)
-    said = []
+    said: list[str] = []
     try:
         images.ensure_base(NoRegistry(), progress=said.append)
     except images.ImageError as exc:

@@ -1,6 +1,9 @@
 """Failures of cluster tests never carry the cluster's passwords (no Docker needed)."""
 
 from types import SimpleNamespace
+from typing import cast
+
+import pytest
 
 from fixtures import report_plugin
 from tests.unit.test_cluster_health import ViewOnly
@@ -8,8 +11,9 @@ from tests.unit.test_cluster_health import ViewOnly
 
 def report_for(longrepr, funcargs):
     """Run the makereport hook wrapper on a failed report, as pytest would."""
-    item = SimpleNamespace(funcargs=funcargs)
-    call = SimpleNamespace(excinfo=None)
+    # Stand-ins with only what the hook reads.
+    item = cast(pytest.Item, SimpleNamespace(funcargs=funcargs))
+    call = cast(pytest.CallInfo, SimpleNamespace(excinfo=None))
     hook = report_plugin.pytest_runtest_makereport(item, call)
     next(hook)
     rep = SimpleNamespace(failed=True, longrepr=longrepr)

@@ -57,7 +57,8 @@ def test_a_first_interrupt_during_undo_waits_for_the_undo_to_finish():
 
     from fixtures.undo import first_interrupt_deferred
 
-    said, finished = [], []
+    said: list[str] = []
+    finished: list[bool] = []
     with pytest.raises(KeyboardInterrupt):
         with first_interrupt_deferred(said.append):
             os.kill(os.getpid(), signal.SIGINT)
