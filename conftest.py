@@ -7,4 +7,5 @@ import os
 # testcontainers reads its configuration.
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
-pytest_plugins = ["fixtures.report_plugin", "fixtures.plugin"]
+# pytester: the options are tested by running pytest itself (tests/unit/test_options.py).
+pytest_plugins = ["fixtures.report_plugin", "fixtures.plugin", "pytester"]

@@ -59,7 +59,9 @@ def test_step8_every_replica_holds_the_same_rows(healthy_cluster, student, evide
             return rows == student["rows"], rows
 
         seen[replica] = cluster.wait_for(
-            f"{replica} to serve the leader's replicatest.words", probe, timeout=60
+            f"{replica} to serve the leader's replicatest.words",
+            probe,
+            timeout=cluster.deadlines.converge,
         )
     evidence(
         "rows on each replica",
@@ -94,7 +96,9 @@ def test_step8_replicas_catch_up_to_lag_zero(healthy_cluster, record_property):
             len(lags) == cluster.expected_members - 1 and all(lag == 0 for lag in lags.values())
         ), lags
 
-    lags = cluster.wait_for("every replica at lag 0 in /cluster", probe, timeout=60)
+    lags = cluster.wait_for(
+        "every replica at lag 0 in /cluster", probe, timeout=cluster.deadlines.converge
+    )
     record_property("replica_lag_bytes", lags)
 
 
@@ -142,7 +146,9 @@ def test_step8_the_suite_rows_reach_every_replica(healthy_cluster, suite_words):
             rows = cluster.sql(replica, "SELECT word FROM words ORDER BY word", dbname=suite_words)
             return [r[0] for r in rows] == sorted(SUITE_WORDS), rows
 
-        cluster.wait_for(f"{replica} to serve the suite's rows", probe, timeout=60)
+        cluster.wait_for(
+            f"{replica} to serve the suite's rows", probe, timeout=cluster.deadlines.converge
+        )
 
 
 @pytest.mark.writes

@@ -37,7 +37,7 @@ def failover(healthy_cluster, suite_database):
 
     started = time.monotonic()
     result = cluster.patronictl("failover", "--candidate", candidate, "--force", member=old_leader)
-    cluster.wait_for_leader(candidate, timeout=120)
+    cluster.wait_for_leader(candidate)
     promoted_after = time.monotonic() - started
     return {
         "old_leader": old_leader,
@@ -72,7 +72,7 @@ def test_step10_old_leader_rejoins_as_a_streaming_replica(
     """The old leader follows the new one (pg_rewind where needed) and streams on the new
     timeline."""
     new_timeline = failover["timelines_before"][failover["old_leader"]] + 1
-    healthy_cluster.wait_streaming(failover["old_leader"], timeline=new_timeline, timeout=120)
+    healthy_cluster.wait_streaming(failover["old_leader"], timeline=new_timeline)
     record_property(
         "old_leader_streaming_after_seconds", round(time.monotonic() - failover["started"], 2)
     )
@@ -88,7 +88,9 @@ def test_step10_timeline_rises_by_exactly_one_on_every_member(healthy_cluster, f
         now = healthy_cluster.timelines()
         return now == expected, now
 
-    healthy_cluster.wait_for(f"timelines {expected}", probe, timeout=120)
+    healthy_cluster.wait_for(
+        f"timelines {expected}", probe, timeout=healthy_cluster.deadlines.failover
+    )
     evidence("timelines before and after", f"{before} -> {expected}")
     evidence("patronictl list after", healthy_cluster.patronictl("list").output)
 
@@ -109,7 +111,7 @@ def test_step10_old_leader_serves_reads_and_refuses_writes(healthy_cluster, fail
     """Connected to directly, the old leader answers reads and is read-only now."""
     cluster = healthy_cluster
     old = failover["old_leader"]
-    cluster.wait_streaming(old, timeout=120)
+    cluster.wait_streaming(old)
 
     def probe():
         count = cluster.sql(old, "SELECT count(*) FROM failover_rows", dbname=failover["database"])[
@@ -117,7 +119,7 @@ def test_step10_old_leader_serves_reads_and_refuses_writes(healthy_cluster, fail
         ][0]
         return count == ROWS, count
 
-    cluster.wait_for(f"{old} to serve the {ROWS} rows", probe, timeout=60)
+    cluster.wait_for(f"{old} to serve the {ROWS} rows", probe, timeout=cluster.deadlines.converge)
     with cluster.connect(old, dbname=failover["database"]) as conn:
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("INSERT INTO failover_rows VALUES (-1)")

@@ -64,9 +64,9 @@ def switch(cluster, leader, candidate, record_property, figure, evidence):
     response = cluster.switchover(leader, candidate)
     assert response.status_code == 200, response.text
     assert f'Successfully switched over to "{candidate}"' in response.text
-    cluster.wait_for_leader(candidate, timeout=120)
+    cluster.wait_for_leader(candidate)
     record_property(f"{figure}_seconds", round(time.monotonic() - started, 2))
-    cluster.wait_streaming(leader, timeline=timeline + 1, timeout=120)
+    cluster.wait_streaming(leader, timeline=timeline + 1)
     record_property(
         f"{figure}_old_leader_streaming_after_seconds", round(time.monotonic() - started, 2)
     )
@@ -76,7 +76,11 @@ def switch(cluster, leader, candidate, record_property, figure, evidence):
         now = cluster.timelines()
         return now == expected, now
 
-    cluster.wait_for(f"every member on timeline {timeline + 1}", every_member_followed, timeout=60)
+    cluster.wait_for(
+        f"every member on timeline {timeline + 1}",
+        every_member_followed,
+        timeout=cluster.deadlines.converge,
+    )
     evidence("POST /switchover answer", response.text)
     evidence("patronictl list after", cluster.patronictl("list").output)
 

@@ -107,7 +107,9 @@ def test_step13_reload_parameter_applies_everywhere_without_restart(
         return set(values.values()) == {expected}, values
 
     healthy_cluster.wait_for(
-        f"log_min_duration_statement = {expected} on every member", probe, timeout=60
+        f"log_min_duration_statement = {expected} on every member",
+        probe,
+        timeout=healthy_cluster.deadlines.converge,
     )
     assert start_times(healthy_cluster) == before["started"], "a member restarted for a reload"
     flags = pending(healthy_cluster)
@@ -145,7 +147,11 @@ def test_step13_max_connections_change_is_pending_restart_on_every_member(
             for name, (flag, why) in flags.items()
         ), flags
 
-    healthy_cluster.wait_for(f"pending_restart {reason} on every member", probe, timeout=60)
+    healthy_cluster.wait_for(
+        f"pending_restart {reason} on every member",
+        probe,
+        timeout=healthy_cluster.deadlines.converge,
+    )
 
 
 @pytest.mark.destructive
@@ -166,7 +172,9 @@ def test_step13_patronictl_list_shows_the_pending_restart(
         return flagged, rows
 
     healthy_cluster.wait_for(
-        f"patronictl list to flag '{change}' on every member", probe, timeout=60
+        f"patronictl list to flag '{change}' on every member",
+        probe,
+        timeout=healthy_cluster.deadlines.converge,
     )
     table = healthy_cluster.patronictl("list")
     evidence("patronictl list", table.output)
@@ -192,10 +200,12 @@ def test_step13_restart_applies_the_change_without_a_failover(
         return set(values.values()) == {expected} and not any(flags.values()), (values, flags)
 
     cluster.wait_for(
-        f"max_connections = {expected} everywhere and no pending restart", probe, timeout=120
+        f"max_connections = {expected} everywhere and no pending restart",
+        probe,
+        timeout=cluster.deadlines.restart,
     )
     record_property("restart_seconds", round(time.monotonic() - started, 2))
-    cluster.wait_healthy(timeout=120)
+    cluster.wait_healthy()
     assert cluster.leader() == before["leader"], "the leader changed during a restart"
     assert cluster.timelines() == before["timelines"], "a restart must not switch timelines"
     restarted = start_times(cluster)

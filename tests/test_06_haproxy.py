@@ -21,9 +21,6 @@ pytestmark = [
     pytest.mark.homework("12: client connections through HAProxy"),
 ]
 
-FOLLOW_DEADLINE = 60  # seconds for the read-write port to reach a new leader after a switchover
-AGREE_DEADLINE = 60  # seconds for HAProxy's checks to catch up with Patroni's roles
-
 
 def routing_problems(cluster, rw, ro):
     """What keeps HAProxy's stats from agreeing with Patroni; empty when they agree.
@@ -70,7 +67,7 @@ def routes(healthy_cluster):
     cluster.wait_for(
         f"HAProxy's stats to agree with Patroni (section {rw} on the leader, {ro} on the replicas)",
         probe,
-        timeout=AGREE_DEADLINE,
+        timeout=cluster.deadlines.haproxy,
     )
     return {"rw": rw, "ro": ro, "leader": cluster.leader(), "replicas": cluster.replicas()}
 
@@ -171,8 +168,10 @@ def test_step12_read_write_port_follows_a_switchover(healthy_cluster, routes, re
     assert response.status_code == 200, response.text
     started = time.monotonic()
     followed_after, violations, landed_on_demoted, unchecked = None, [], 0, False
-    for _ in range(int(FOLLOW_DEADLINE / 0.2)):  # bounded: at most FOLLOW_DEADLINE seconds
-        if time.monotonic() - started > FOLLOW_DEADLINE:
+    for _ in range(
+        int(cluster.deadlines.haproxy / 0.2)
+    ):  # bounded: at most cluster.deadlines.haproxy seconds
+        if time.monotonic() - started > cluster.deadlines.haproxy:
             break
         down = marked_down(cluster, routes["rw"])
         unchecked = unchecked or down is None
@@ -201,20 +200,23 @@ def test_step12_read_write_port_follows_a_switchover(healthy_cluster, routes, re
         )
     assert not violations, violations
     assert followed_after is not None, (
-        f"5000 did not reach {new} within {FOLLOW_DEADLINE}s\n{cluster.diagnostics()}"
+        f"5000 did not reach {new} within {cluster.deadlines.haproxy}s\n{cluster.diagnostics()}"
     )
     ro_after = read_only_port_follows(cluster, old, new, started)
     record_property("haproxy_ro_follow_seconds", ro_after)
-    cluster.wait_healthy(timeout=120)
+    cluster.wait_healthy()
 
 
 def read_only_port_follows(cluster, old, new, started, rounds=6):
     """After a switchover the read-only port must stop sending clients to the new leader and
     reach the old one, now a replica: the time until ``rounds`` connections in a row reached
     replicas only, the old leader among them (under the cluster's own check settings)."""
-    streak, seen_old, last = 0, False, None
-    for _ in range(int(FOLLOW_DEADLINE / 0.2)):  # bounded: at most FOLLOW_DEADLINE seconds
-        if time.monotonic() - started > FOLLOW_DEADLINE:
+    streak, seen_old = 0, False
+    last: object = None
+    for _ in range(
+        int(cluster.deadlines.haproxy / 0.2)
+    ):  # bounded: at most cluster.deadlines.haproxy seconds
+        if time.monotonic() - started > cluster.deadlines.haproxy:
             break
         try:
             with cluster.connect(via="ro", connect_timeout=2) as conn:
@@ -233,6 +235,7 @@ def read_only_port_follows(cluster, old, new, started, rounds=6):
                 return round(time.monotonic() - started, 2)
         time.sleep(0.2)
     raise AssertionError(
-        f"5001 did not reach only replicas, {old} among them, within {FOLLOW_DEADLINE}s of the "
-        f"switchover to {new}; last: {last}\n{cluster.diagnostics()}"
+        f"5001 did not reach only replicas, {old} among them, within "
+        f"{cluster.deadlines.haproxy}s of the switchover to {new}; last: {last}\n"
+        f"{cluster.diagnostics()}"
     )

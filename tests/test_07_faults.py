@@ -15,16 +15,21 @@ from typing import Any
 
 import pytest
 
+from fixtures import options
 from fixtures.containers import PatroniNodeContainer
+from fixtures.deadlines import OutageBudgets
 from fixtures.faults import (
     SAMPLER_MAX_GAP,
-    Timings,
     UnderLoad,
+    leader_loss_under_load,
     make_whole,
+    promoted_elsewhere,
     set_failsafe_mode,
     set_synchronous_mode,
+    switchover_under_load,
     wait_sync_standby,
 )
+from fixtures.settings import PatroniTimings
 
 pytestmark = [
     pytest.mark.order(7),
@@ -58,8 +63,20 @@ def mode(request, faults, healthy_cluster):
     finally:
         if request.param == "sync":
             faults.restore()
-            healthy_cluster.wait_healthy(timeout=180)
+            healthy_cluster.wait_healthy()
             set_synchronous_mode(healthy_cluster, False)
+
+
+@pytest.fixture(scope="module")
+def budgets(healthy_cluster, faults, pytestconfig):
+    """The write-outage budgets (fixtures/deadlines.py), asserted for the suite's own HAProxy
+    configuration; recorded only with --record-only or a student's --haproxy-config."""
+    settings = getattr(healthy_cluster, "settings", None)
+    student_cfg = settings is not None and settings.haproxy_config is not None
+    return OutageBudgets(
+        PatroniTimings.of(healthy_cluster),
+        record_only=bool(options.value(pytestconfig, "--record-only")) or student_cfg,
+    )
 
 
 @pytest.fixture
@@ -71,10 +88,10 @@ def scenario(healthy_cluster, faults, mode, figures, record_property, request):
     scenario fails with why, so one broken scenario costs one test.
     """
     cluster = healthy_cluster
-    cluster.wait_healthy(timeout=180)
+    cluster.wait_healthy()
     if mode == "sync":
         wait_sync_standby(cluster)
-    timings = Timings.of(cluster)
+    timings = PatroniTimings.of(cluster)
     recorded: dict[str, Any] = {}
     began = time.time()
     yield recorded
@@ -99,7 +116,7 @@ def after_scenario(cluster, faults, began, timings):
         cluster,
         began,
         settle=timings.ttl + 4 * timings.loop_wait,
-        timeout=timings.failover_deadline + 120,
+        timeout=cluster.deadlines.healthy,
         logs_since=faults.logs_since,
     )
     if cluster.rest(cluster.leader(), "/config").json().get("failsafe_mode"):
@@ -131,24 +148,6 @@ def elapsed_since(start):
     return round(time.monotonic() - start, 2)
 
 
-def promoted_elsewhere(cluster, old_leader, timeout):
-    """Wait for a leader other than ``old_leader``; return its name."""
-
-    def probe():
-        leader = cluster.leader()
-        if leader in (None, old_leader):
-            return False, f"leader is {leader}"
-        return cluster.rest(leader, "/patroni").json().get("role") == "primary", leader
-
-    return cluster.wait_for(f"a leader other than {old_leader}", probe, timeout)
-
-
-def sync_or_first_replica(cluster):
-    members = cluster.members()
-    sync = [m["name"] for m in members if m["role"] == "sync_standby"]
-    return sync[0] if sync else cluster.replicas()[0]
-
-
 def watch(seconds, probe, interval=0.5):
     """Call ``probe`` every ``interval`` for ``seconds``; the times (since the watch began)
     at which it returned True. For "must never happen" checks; bounded in count and time."""
@@ -163,66 +162,36 @@ def watch(seconds, probe, interval=0.5):
     return seen
 
 
-def test_planned_switchover_while_writing(healthy_cluster, faults, mode, scenario):
-    """A switchover through the REST API under write load."""
-    cluster = healthy_cluster
-    timings = Timings.of(cluster)
-    old, candidate = cluster.leader(), sync_or_first_replica(cluster)
-    with UnderLoad(cluster, faults) as load:
-        started = time.monotonic()
-        response = cluster.switchover(old, candidate)
-        assert response.status_code == 200, response.text
-        cluster.wait_for_leader(candidate, timeout=timings.failover_deadline)
-        scenario["new_leader_seconds"] = elapsed_since(started)
-        cluster.wait_streaming(old, timeout=timings.failover_deadline)
-        scenario["old_leader_streaming_seconds"] = elapsed_since(started)
-        scenario.update(load.verdict())
-    check(mode, scenario, cluster, faults)
-
-
-def lose_leader_and_bring_it_back(cluster, faults, mode, scenario, fault, wait_exit):
-    """``fault(leader)`` takes the leader down (timed from the signal); another takes over;
-    the old one, started again, streams from the new leader; then the data is judged."""
-    timings = Timings.of(cluster)
-    old = cluster.leader()
-    with UnderLoad(cluster, faults) as load:
-        began = time.time()
-        started = time.monotonic()
-        fault(old)
-        promoted_elsewhere(cluster, old, timings.failover_deadline)
-        scenario["new_leader_seconds"] = elapsed_since(started)
-        if wait_exit:
-            faults.wait_exited(old, timeout=timings.failover_deadline)
-        faults.start_member(old)
-        cluster.wait_streaming(old, timeout=timings.failover_deadline)
-        scenario["old_leader_streaming_seconds"] = elapsed_since(started)
-        scenario["old_leader_ran_pg_rewind"] = "running pg_rewind" in faults.logs_since(old, began)
-        scenario.update(load.verdict())
-    check(mode, scenario, cluster, faults)
-    return timings
+def test_planned_switchover_while_writing(healthy_cluster, faults, mode, scenario, budgets):
+    """A switchover through the REST API under write load; the write outage within its
+    budget (see ``budgets``)."""
+    scenario.update(switchover_under_load(healthy_cluster, faults))
+    check(mode, scenario, healthy_cluster, faults)
+    budgets.check("switchover", scenario)
 
 
 def test_leader_stopped_with_sigterm_hands_over_without_waiting_for_ttl(
-    healthy_cluster, faults, mode, scenario
+    healthy_cluster, faults, mode, scenario, budgets
 ):
     """SIGTERM to the leader (as `docker stop` sends): the key is released, a replica takes
     over before ttl. Timed from the signal, not from the container's exit."""
-    timings = lose_leader_and_bring_it_back(
-        healthy_cluster, faults, mode, scenario, faults.terminate_member, wait_exit=True
+    scenario.update(leader_loss_under_load(healthy_cluster, faults, "sigterm"))
+    check(mode, scenario, healthy_cluster, faults)
+    ttl = PatroniTimings.of(healthy_cluster).ttl
+    assert scenario["new_leader_seconds"] < ttl, (
+        f"a released key should not wait for ttl ({ttl}s): {scenario}"
     )
-    assert scenario["new_leader_seconds"] < timings.ttl, (
-        f"a released key should not wait for ttl ({timings.ttl}s): {scenario}"
-    )
+    budgets.check("sigterm", scenario)
 
 
 def test_leader_killed_with_sigkill_is_replaced_and_rejoins(
-    healthy_cluster, faults, mode, scenario
+    healthy_cluster, faults, mode, scenario, budgets
 ):
     """`docker kill` of the leader: a replica takes over once the key expires; the old node,
     started again, rejoins as a replica (pg_rewind where its timeline diverged)."""
-    lose_leader_and_bring_it_back(
-        healthy_cluster, faults, mode, scenario, faults.kill_member, wait_exit=False
-    )
+    scenario.update(leader_loss_under_load(healthy_cluster, faults, "sigkill"))
+    check(mode, scenario, healthy_cluster, faults)
+    budgets.check("sigkill", scenario)
 
 
 def test_isolated_leader_demotes_and_no_two_members_accept_writes(
@@ -232,25 +201,26 @@ def test_isolated_leader_demotes_and_no_two_members_accept_writes(
     ever finds two writable members (members asked all at once, rounds at most
     SAMPLER_MAX_GAP apart); reconnected, the old leader rejoins as a replica."""
     cluster = healthy_cluster
-    timings = Timings.of(cluster)
     old = cluster.leader()
     with UnderLoad(cluster, faults, sample=True) as load:
         started = time.monotonic()
         try:
             faults.isolate_member(old)
-            new = promoted_elsewhere(cluster, old, timings.failover_deadline)
+            new = promoted_elsewhere(cluster, old)
             scenario["new_leader_seconds"] = elapsed_since(started)
 
             def demoted():
                 in_recovery = faults.in_recovery_inside(old)
                 return in_recovery is True, f"pg_is_in_recovery() on {old}: {in_recovery}"
 
-            cluster.wait_for(f"isolated {old} to demote itself", demoted, timings.failover_deadline)
+            cluster.wait_for(
+                f"isolated {old} to demote itself", demoted, cluster.deadlines.failover
+            )
             scenario["isolated_leader_demoted_seconds"] = elapsed_since(started)
         finally:
             faults.reconnect_member(old)
             sampler = load.stop_sampling()
-        cluster.wait_streaming(old, timeout=timings.failover_deadline)
+        cluster.wait_streaming(old, timeout=cluster.deadlines.failover)
         scenario["old_leader_streaming_seconds"] = elapsed_since(started)
         scenario.update(load.verdict())
 
@@ -274,7 +244,7 @@ def test_etcd_lost_the_cluster_behaves_as_patroni_documents(
     """etcd stopped: without failsafe_mode the leader demotes (no DCS, no lock); with it the
     leader keeps writing while it reaches every member. Both recover when etcd returns."""
     cluster = healthy_cluster
-    timings = Timings.of(cluster)
+    timings = PatroniTimings.of(cluster)
     set_failsafe_mode(cluster, failsafe)  # the scenario fixture switches it off again
     leader = cluster.leader()
     with UnderLoad(cluster, faults) as load:
@@ -298,7 +268,7 @@ def test_etcd_lost_the_cluster_behaves_as_patroni_documents(
                     return in_recovery is True, f"pg_is_in_recovery() on {leader}: {in_recovery}"
 
                 cluster.wait_for(
-                    f"{leader} to demote without etcd", demoted, timings.failover_deadline
+                    f"{leader} to demote without etcd", demoted, cluster.deadlines.failover
                 )
                 scenario["leader_demoted_seconds"] = elapsed_since(started)
                 writable = [
@@ -307,7 +277,7 @@ def test_etcd_lost_the_cluster_behaves_as_patroni_documents(
                 assert not writable, f"writable without a DCS: {writable}"
         finally:
             faults.start_dcs()
-        cluster.wait_healthy(timeout=timings.failover_deadline)
+        cluster.wait_healthy()
         scenario["recovered_seconds"] = elapsed_since(started)
         scenario.update(load.verdict())
     check(mode, scenario, cluster, faults)
@@ -321,7 +291,7 @@ def test_leader_and_sync_replica_lost_together_no_silent_promotion(
     if mode != "sync":
         pytest.skip("only synchronous mode promises not to promote a replica that may lag")
     cluster = healthy_cluster
-    timings = Timings.of(cluster)
+    timings = PatroniTimings.of(cluster)
     members = cluster.members()
     leader = next(m["name"] for m in members if m["role"] == "leader")
     sync = next(m["name"] for m in members if m["role"] == "sync_standby")
@@ -343,7 +313,7 @@ def test_leader_and_sync_replica_lost_together_no_silent_promotion(
         finally:
             faults.start_member(leader)
             faults.start_member(sync)
-        cluster.wait_healthy(timeout=timings.failover_deadline)
+        cluster.wait_healthy()
         scenario["recovered_seconds"] = elapsed_since(started)
         scenario.update(load.verdict())
     check(mode, scenario, cluster, faults)
@@ -355,7 +325,7 @@ def test_a_member_that_cannot_rejoin_is_named_and_rebuilt(healthy_cluster, fault
     cannot rejoin by itself; make_whole names it with its own log lines and rebuilds it
     with patronictl reinit."""
     cluster = healthy_cluster
-    timings = Timings.of(cluster)
+    timings = PatroniTimings.of(cluster)
     victim = cluster.replicas()[0]
     began = time.time()
     broken = cluster.exec(
@@ -368,7 +338,7 @@ def test_a_member_that_cannot_rejoin_is_named_and_rebuilt(healthy_cluster, fault
         cluster,
         began,
         settle=timings.ttl,
-        timeout=timings.failover_deadline + 120,
+        timeout=cluster.deadlines.healthy,
         logs_since=faults.logs_since,
     )
     assert diagnosis is not None, "a member PostgreSQL refuses rejoined by itself"
@@ -385,7 +355,7 @@ def test_a_failure_inside_a_scenario_leaves_no_thread_and_no_setting_behind(
     writer and sampler running): leaving the load stops both threads at once, and the
     clean-up every scenario gets restores etcd and failsafe_mode."""
     cluster = healthy_cluster
-    timings = Timings.of(cluster)
+    timings = PatroniTimings.of(cluster)
     began = time.time()
     set_failsafe_mode(cluster, True)
     with pytest.raises(RuntimeError, match="injected"):

@@ -64,8 +64,8 @@ def homework_done(cluster):
             break
         leader, candidate = cluster.leader(), cluster.replicas()[0]
         cluster.switchover(leader, candidate).raise_for_status()
-        cluster.wait_for_leader(candidate, timeout=120)
-        cluster.wait_healthy(timeout=120)
+        cluster.wait_for_leader(candidate)
+        cluster.wait_healthy()
 
 
 def target_args(cluster: DockerCluster, members=None) -> list[str]:
@@ -239,11 +239,11 @@ def test_a_cluster_of_fewer_than_three_members_is_refused(own, tmp_path):
             names = [m["name"] for m in own.members()]
             return stopped not in names, names
 
-        own.wait_for(f"{stopped}'s member key to leave etcd", gone, timeout=120)
+        own.wait_for(f"{stopped}'s member key to leave etcd", gone, timeout=own.deadlines.failover)
         remaining = [name for name in own.member_names() if name != stopped]
         done, _ = run_child(own, tmp_path, modules=["tests/test_01_cluster.py"], members=remaining)
     finally:
         own.fault_control().start_member(stopped)
     assert done.returncode == 3, done.stdout[-2000:]
     assert "the cluster has 2 members in etcd" in done.stdout, done.stdout[-2000:]
-    own.wait_healthy(timeout=180)
+    own.wait_healthy()

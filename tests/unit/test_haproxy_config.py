@@ -51,3 +51,33 @@ def test_ports_and_check_interval_are_parameters():
 def test_unusable_node_lists_are_refused(nodes):
     with pytest.raises(ValueError):
         haproxy_config.render(nodes)
+
+
+def test_the_outage_budgets_use_the_templates_check_settings():
+    from fixtures.deadlines import SUITE_HAPROXY
+
+    text = haproxy_config.render(["node1", "node2", "node3"])
+    settings = (
+        f"fastinter {int(SUITE_HAPROXY.fastinter * 1000)}ms "
+        f"downinter {int(SUITE_HAPROXY.downinter * 1000)}ms "
+        f"rise {SUITE_HAPROXY.rise} fall {SUITE_HAPROXY.fall}"
+    )
+    assert text.count(settings) == 2, settings
+
+
+def test_budgets_follow_patronis_timings():
+    from fixtures.deadlines import OutageBudgets
+    from fixtures.settings import PatroniTimings
+
+    budgets = OutageBudgets(PatroniTimings(ttl=20, loop_wait=2, retry_timeout=5))
+    assert budgets.budget("switchover") == budgets.budget("sigterm") == 3.6
+    assert budgets.budget("sigkill") == 21.6
+    figures = {"write_outage_seconds": 22.0}
+    try:
+        budgets.check("sigkill", figures)
+    except AssertionError as exc:
+        assert "exceeds its budget 21.6s" in str(exc)
+    else:
+        raise AssertionError("an outage over budget passed")
+    OutageBudgets(budgets.timings, record_only=True).check("sigkill", figures)
+    assert figures["outage_budget_seconds"] == 21.6

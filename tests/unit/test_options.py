@@ -1,0 +1,83 @@
+"""The suite's options, tested by running pytest itself (pytester), and the README's tables."""
+
+from pathlib import Path
+
+import pytest
+
+from fixtures import options
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A pytest run with the suite's plugin and one test that needs no cluster."""
+    pytester.makeconftest('pytest_plugins = ["fixtures.report_plugin", "fixtures.plugin"]\n')
+    pytester.makepyfile(
+        test_probe="""
+        from fixtures import options
+
+        def test_probe(pytestconfig):
+            print("VALUE", repr(options.value(pytestconfig, "--timeout-multiplier")),
+                  repr(options.value(pytestconfig, "--allow-changes")),
+                  repr(options.value(pytestconfig, "--target-member")))
+        """
+    )
+    return pytester
+
+
+def test_the_help_lists_every_option_with_its_variable(suite):
+    result = suite.runpytest("--help")
+    text = result.stdout.str()
+    for option in options.OPTIONS:
+        assert option.flag in text, option.flag
+    assert "[PGHA_HAPROXY_CONFIG]" in text and "[PGHA_TARGET_ETCD]" in text
+
+
+def test_a_variable_stands_in_for_its_flag_and_the_flag_wins(suite, monkeypatch):
+    monkeypatch.setenv("PGHA_TIMEOUT_MULTIPLIER", "2.5")
+    monkeypatch.setenv("PGHA_ALLOW_CHANGES", "1")
+    monkeypatch.setenv("PGHA_TARGET_ETCD", "127.0.0.1:1")  # read, never contacted here
+    monkeypatch.setenv("PGHA_TARGET_MEMBERS", "a=http://127.0.0.1:1,b=http://127.0.0.1:2")
+    result = suite.runpytest("-s", "-p", "no:cacheprovider")
+    # (brackets are a character class to fnmatch: compare the text)
+    assert "VALUE 2.5 True ['a=http://127.0.0.1:1,b=http://127.0.0.1:2']" in result.stdout.str()
+    result = suite.runpytest("-s", "-p", "no:cacheprovider", "--timeout-multiplier", "3")
+    result.stdout.fnmatch_lines(["*VALUE 3.0 True *"])
+
+
+def test_a_variable_of_the_wrong_type_is_one_clear_error(suite, monkeypatch):
+    monkeypatch.setenv("PGHA_TIMEOUT_MULTIPLIER", "slow")
+    result = suite.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*PGHA_TIMEOUT_MULTIPLIER='slow': expected float*"])
+
+
+def test_illegal_patroni_timings_stop_the_run_before_any_test(suite):
+    result = suite.runpytest("-p", "no:cacheprovider", "--patroni-ttl", "10")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*ttl 10 is below Patroni's minimum of 20*"])
+
+
+def test_a_missing_haproxy_config_is_named(suite, tmp_path):
+    result = suite.runpytest(
+        "-p", "no:cacheprovider", "--haproxy-config", str(tmp_path / "nope.cfg")
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--haproxy-config*nope.cfg: No such file or directory*"])
+
+
+def test_unknown_markers_are_refused(suite):
+    suite.makepyfile(test_marked="import pytest\n\n@pytest.mark.sloww\ndef test_x():\n    pass\n")
+    result = suite.runpytest("-p", "no:cacheprovider", "--strict-markers", "test_marked.py")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*'sloww' not found in `markers` configuration option*"])
+
+
+def test_the_readme_tables_are_the_options_table():
+    readme = (ROOT / "README.md").read_text()
+    for group, block in options.readme_blocks().items():
+        assert block in readme, (
+            f"the README's {group} options differ from fixtures/options.py; "
+            f"print them with: python -m fixtures.options"
+        )
