@@ -117,12 +117,20 @@ def test_step12_stats_page_shows_the_leader_and_the_replicas_behind_their_ports(
     assert not problems, problems
 
 
-def test_step12_clients_connect_over_ssl(healthy_cluster, routes):
-    """Through both ports the session is encrypted, as Spilo's pg_hba requires."""
+def test_step12_clients_connect_over_ssl(healthy_cluster, routes, evidence):
+    """Through both ports the server refuses a client without SSL (Spilo's pg_hba) and an
+    SSL session is encrypted on the server's side (pg_stat_ssl: TLS version and cipher)."""
+    if healthy_cluster.credentials.sslmode == "disable":
+        pytest.skip("graded with sslmode=disable (--target-sslmode): SSL is not expected")
     for via in ("rw", "ro"):
+        endpoint = healthy_cluster.haproxy_endpoint(via)
+        evidence(f"{via} without SSL", healthy_cluster.refusal_without_ssl(endpoint))
         with healthy_cluster.connect(via=via) as conn:
-            ssl = conn.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-            assert ssl.fetchone()[0], f"{via}: not encrypted"
+            row = conn.execute(
+                "SELECT ssl, version, cipher FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+            ).fetchone()
+            assert row is not None and row[0], f"{via}: the server sees no SSL: {row}"
+            evidence(f"{via} session", f"{row[1]} {row[2]}")
 
 
 @pytest.mark.writes
