@@ -102,7 +102,7 @@ def test_step8_replicas_catch_up_to_lag_zero(healthy_cluster, record_property):
     record_property("replica_lag_bytes", lags)
 
 
-def test_step10_replicas_are_read_only(healthy_cluster):
+def test_step8_replicas_are_read_only(healthy_cluster):
     """Each replica is in recovery and reports transaction_read_only on: it refuses writes."""
     cluster = healthy_cluster
     for replica in cluster.replicas():
@@ -152,7 +152,7 @@ def test_step8_the_suite_rows_reach_every_replica(healthy_cluster, suite_words):
 
 
 @pytest.mark.writes
-def test_step10_a_write_on_a_replica_is_refused_as_read_only(healthy_cluster, suite_words):
+def test_step8_a_write_on_a_replica_is_refused_as_read_only(healthy_cluster, suite_words):
     """A replica refuses writes: SQLSTATE 25006, read-only transaction (as the homework saw)."""
     replica = healthy_cluster.replicas()[0]
     with healthy_cluster.connect(replica, dbname=suite_words) as conn:

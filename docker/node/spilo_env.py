@@ -83,7 +83,7 @@ def pg_hba(env: Mapping[str, str], standby_user: str) -> list[str]:
 
 
 def bootstrap_dcs() -> dict:
-    """The cluster-wide settings Spilo bootstraps with (FACTS.md, Spilo defaults)."""
+    """The cluster-wide settings Spilo bootstraps with (Spilo's configure_spilo.py defaults)."""
     return {
         "ttl": 30,
         "loop_wait": 10,
