@@ -7,14 +7,12 @@ homework modules, and it must leave the cluster as it found it.
 """
 
 import os
-import subprocess
-import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from fixtures import homework
+from fixtures.child_run import HOMEWORK_MODULES, read_junit, run_pytest
 from fixtures.docker_cluster import DockerCluster
 from fixtures.report_plugin import grading_report
 
@@ -25,14 +23,6 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
-HOMEWORK_MODULES = [
-    "tests/test_01_cluster.py",
-    "tests/test_02_replication.py",
-    "tests/test_03_failover.py",
-    "tests/test_04_switchover.py",
-    "tests/test_05_restart.py",
-    "tests/test_06_haproxy.py",
-]
 
 
 # Tests of these modules that only read: they run on a foreign cluster without --allow-changes.
@@ -94,35 +84,12 @@ def target_args(cluster: DockerCluster, members=None) -> list[str]:
 def run_child(cluster, tmp_path, *extra, password=None, modules=HOMEWORK_MODULES, members=None):
     env = dict(os.environ, PGHA_TARGET_PASSWORD=password or cluster.credentials.superuser_password)
     xml = tmp_path / "child.xml"
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        f"--junitxml={xml}",
-        *modules,
-        *target_args(cluster, members),
-        *extra,
-    ]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    return done, xml
+    args = [*modules, *target_args(cluster, members), *extra]
+    return run_pytest(args, xml, env, cluster.deadlines.child_run), xml
 
 
 def outcomes(xml: Path) -> dict[str, str]:
-    result = {}
-    for case in ET.parse(xml).iter("testcase"):
-        kinds = {child.tag for child in case}
-        outcome = (
-            "failed"
-            if kinds & {"failure", "error"}
-            else "skipped"
-            if "skipped" in kinds
-            else "passed"
-        )
-        result[f"{case.get('classname')}.{case.get('name')}"] = outcome
-    return result
+    return {case.key: case.outcome for case in read_junit(xml)}
 
 
 def test_grading_an_existing_cluster_gives_the_same_result_and_undoes_its_changes(
@@ -170,9 +137,8 @@ def test_without_allow_changes_acting_steps_are_skipped_with_the_reason(own, tmp
         done.stdout[-2000:],
     )
     assert acting and set(acting.values()) == {"skipped"}, (child, done.stdout[-2000:])
-    skipped = ET.parse(xml).getroot().find(".//skipped")
-    assert skipped is not None, (child, done.stdout[-2000:])
-    assert "pass --allow-changes" in skipped.get("message", "")
+    messages = [case.skip_message for case in read_junit(xml) if case.outcome == "skipped"]
+    assert messages and all("pass --allow-changes" in (m or "") for m in messages), messages
 
 
 @pytest.mark.parametrize(

@@ -21,12 +21,9 @@ from __future__ import annotations
 import io
 import json
 import os
-import subprocess
-import sys
 import tarfile
 import time
 import uuid
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +32,7 @@ import pytest
 import requests
 from psycopg import sql
 
+from fixtures.child_run import HOMEWORK_MODULES, ROOT, read_junit, run_pytest
 from fixtures.cluster import one_row
 from fixtures.docker_cluster import (
     LABEL_KEEP,
@@ -55,15 +53,6 @@ pytestmark = [
     ),
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
-HOMEWORK_MODULES = [
-    "tests/test_01_cluster.py",
-    "tests/test_02_replication.py",
-    "tests/test_03_failover.py",
-    "tests/test_04_switchover.py",
-    "tests/test_05_restart.py",
-    "tests/test_06_haproxy.py",
-]
 HOMEWORK_STEPS = {"1-6, 9", "7-8", "10", "11", "12", "13"}  # as the step labels begin
 LOOPBACK = "127.0.0.1"
 SCOPE = "dummy"  # Spilo's default: the seed set no SCOPE
@@ -437,33 +426,12 @@ def grade(hw: HomeworkCluster, tmp_path: Path, *extra: str) -> dict:
     """A teacher's pytest run against the homework cluster; its outcomes and properties."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PGHA_")}  # Spilo defaults
     xml = tmp_path / "junit.xml"
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        f"--junitxml={xml}",
-        *HOMEWORK_MODULES,
-        *target_args(hw),
-        *extra,
-    ]
     started = time.monotonic()
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    done = run_pytest([*HOMEWORK_MODULES, *target_args(hw), *extra], xml, env, 900)
     tests = {}
     if xml.exists():
-        for case in ET.parse(xml).iter("testcase"):
-            kinds = {child.tag for child in case}
-            outcome = (
-                "failed"
-                if kinds & {"failure", "error"}
-                else "skipped"
-                if "skipped" in kinds
-                else "passed"
-            )
-            properties = {p.get("name"): p.get("value") for p in case.iter("property")}
-            tests[case.get("name")] = {"outcome": outcome, "properties": properties}
+        for case in read_junit(xml):
+            tests[case.name] = {"outcome": case.outcome, "properties": case.properties}
     return {
         "tests": tests,
         "seconds": round(time.monotonic() - started, 1),

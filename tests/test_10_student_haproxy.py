@@ -9,12 +9,11 @@ section, must stop that run with one message before any step.
 """
 
 import os
-import subprocess
-import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
+from fixtures.child_run import HOMEWORK_MODULES, ROOT, read_junit, run_pytest
 
 pytestmark = [
     pytest.mark.order(10),
@@ -22,16 +21,7 @@ pytestmark = [
     pytest.mark.homework("12: client connections through the student's own HAProxy config"),
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
 HOMEWORK_CFG = ROOT / "haproxy" / "homework.cfg"
-HOMEWORK_MODULES = [
-    "tests/test_01_cluster.py",
-    "tests/test_02_replication.py",
-    "tests/test_03_failover.py",
-    "tests/test_04_switchover.py",
-    "tests/test_05_restart.py",
-    "tests/test_06_haproxy.py",
-]
 
 
 @pytest.fixture(scope="module")
@@ -46,36 +36,12 @@ def suite_run(cluster):
 
 def run_child(tmp_path, config: Path, *modules: str, timeout: float = 900):
     reports = tmp_path / "reports"
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        f"--junitxml={reports / 'junit.xml'}",
-        "--haproxy-config",
-        str(config),
-        *modules,
-    ]
-    done = subprocess.run(
-        command, cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=timeout
-    )
-    return done, reports
+    args = ["--haproxy-config", str(config), *modules]
+    return run_pytest(args, reports / "junit.xml", os.environ, timeout), reports
 
 
 def outcomes(xml: Path) -> dict[str, str]:
-    found = {}
-    for case in ET.parse(xml).iter("testcase"):
-        kinds = {child.tag for child in case}
-        found[f"{case.get('classname')}.{case.get('name')}"] = (
-            "failed"
-            if kinds & {"failure", "error"}
-            else "skipped"
-            if "skipped" in kinds
-            else "passed"
-        )
-    return found
+    return {case.key: case.outcome for case in read_junit(xml)}
 
 
 def test_every_homework_step_passes_behind_the_seeds_haproxy_cfg(
@@ -96,9 +62,10 @@ def test_every_homework_step_passes_behind_the_seeds_haproxy_cfg(
     evidence("haproxy.cfg as run (the seed's, servers pointed at the suite's nodes)", kept)
     assert "listen batman2" in kept and "http-check expect status 503" in kept
     assert "172.17.0.2" not in kept, "the student's own addresses are still in the file"
-    for prop in ET.parse(xml).iter("property"):
-        if prop.get("name") in ("haproxy_follow_seconds", "haproxy_ro_follow_seconds"):
-            record_property(f"student_cfg_{prop.get('name')}", prop.get("value"))
+    for case in read_junit(xml):
+        for name in ("haproxy_follow_seconds", "haproxy_ro_follow_seconds"):
+            if name in case.properties:
+                record_property(f"student_cfg_{name}", case.properties[name])
 
 
 def test_a_file_haproxy_rejects_stops_the_run_with_haproxys_words(suite_run, tmp_path):
