@@ -30,6 +30,7 @@ from fixtures.faults import (
     wait_sync_standby,
 )
 from fixtures.settings import PatroniTimings
+from fixtures.waiting import holds_for
 
 pytestmark = [
     pytest.mark.order(7),
@@ -148,20 +149,6 @@ def elapsed_since(start):
     return round(time.monotonic() - start, 2)
 
 
-def watch(seconds, probe, interval=0.5):
-    """Call ``probe`` every ``interval`` for ``seconds``; the times (since the watch began)
-    at which it returned True. For "must never happen" checks; bounded in count and time."""
-    began = time.monotonic()
-    seen = []
-    for _ in range(int(seconds / interval) + 1):
-        if time.monotonic() - began >= seconds:
-            break
-        if probe():
-            seen.append(elapsed_since(began))
-        time.sleep(interval)
-    return seen
-
-
 def test_planned_switchover_while_writing(healthy_cluster, faults, mode, scenario, budgets):
     """A switchover through the REST API under write load; the write outage within its
     budget (see ``budgets``)."""
@@ -253,12 +240,15 @@ def test_etcd_lost_the_cluster_behaves_as_patroni_documents(
         try:
             if failsafe:
                 # Over a whole ttl and more, the leader stays primary and writes are acknowledged.
-                left_primary = watch(
+                def still_primary():
+                    in_recovery = faults.in_recovery_inside(leader)
+                    return in_recovery is False, f"pg_is_in_recovery() on {leader}: {in_recovery}"
+
+                holds_for(
+                    f"{leader} staying primary with failsafe_mode on and etcd down",
+                    still_primary,
                     timings.ttl + 2 * timings.loop_wait + 5,
-                    lambda: faults.in_recovery_inside(leader) is not False,
-                )
-                assert not left_primary, (
-                    f"{leader} left primary with failsafe_mode on at {left_primary}s"
+                    diagnostics=cluster.diagnostics,
                 )
                 load.writer.wait_for_acknowledged(20, timeout=30)
             else:
@@ -301,15 +291,22 @@ def test_leader_and_sync_replica_lost_together_no_silent_promotion(
         faults.kill_member(leader)
         faults.kill_member(sync)
         try:
-            promoted = watch(
+
+            def not_promoted():
+                in_recovery = faults.in_recovery_inside(remaining)
+                return (
+                    in_recovery is not False,
+                    f"pg_is_in_recovery() on {remaining}: {in_recovery}",
+                )
+
+            holds_for(
+                f"{remaining} (which may lack writes only {leader} and {sync} had) staying "
+                f"unpromoted",
+                not_promoted,
                 timings.ttl + 2 * timings.loop_wait + 10,
-                lambda: faults.in_recovery_inside(remaining) is False,
+                diagnostics=cluster.diagnostics,
             )
             scenario["watched_seconds"] = elapsed_since(started)
-            assert not promoted, (
-                f"{remaining} was promoted at {promoted[0]}s without the "
-                f"writes only {leader} and {sync} had"
-            )
         finally:
             faults.start_member(leader)
             faults.start_member(sync)

@@ -70,3 +70,23 @@ def test_a_probe_asking_for_the_impossible_is_not_retried():
     with pytest.raises(NotImplementedError, match="no HAProxy given"):
         wait_until("HAProxy", probe, timeout=30, interval=0.05)
     assert len(calls) == 1
+
+
+def test_holds_for_passes_when_the_condition_never_breaks():
+    from fixtures.waiting import holds_for
+
+    assert holds_for("always", lambda: (True, "fine"), seconds=0.05, interval=0.01) >= 3
+
+
+def test_holds_for_names_the_condition_the_moment_and_what_was_seen():
+    import pytest
+
+    from fixtures.waiting import holds_for
+
+    answers = iter([(True, "t"), (True, "t"), (False, "pg_is_in_recovery() on node3: False")])
+    with pytest.raises(
+        AssertionError,
+        match=r"node3 staying a replica stopped holding .*"
+        r"seen: pg_is_in_recovery\(\) on node3: False",
+    ):
+        holds_for("node3 staying a replica", lambda: next(answers), seconds=5, interval=0.01)
