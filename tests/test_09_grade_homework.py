@@ -43,6 +43,7 @@ from fixtures.docker_cluster import (
     _owner,
     docker_client,
 )
+from fixtures.plugin import stop_run
 from fixtures.waiting import wait_until
 
 pytestmark = [
@@ -454,15 +455,11 @@ def step_verdicts(run: dict) -> dict[str, str]:
 
 # ----------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
-def homework_cluster(pytestconfig, progress):
-    from fixtures.plugin import TARGET_KEY
-
-    if pytestconfig.stash[TARGET_KEY] is not None:
-        pytest.skip("builds a homework cluster of its own; this run grades an existing cluster")
+def homework_cluster(own_clusters, progress, request):
     try:
         client = docker_client()
     except DockerUnavailable as exc:
-        pytest.exit(f"no Docker daemon: {exc}", returncode=3)
+        stop_run(request.session, f"no Docker daemon: {exc}")
     hw = HomeworkCluster(client, uuid.uuid4().hex[:8])
     try:
         progress(f"homework {hw.run_id}: etcd (v2) and three nodes with ETCD_HOST, as the seed")

@@ -24,16 +24,6 @@ pytestmark = [
 HOMEWORK_CFG = ROOT / "haproxy" / "homework.cfg"
 
 
-@pytest.fixture(scope="module")
-def suite_run(cluster):
-    """Only where this run started its own cluster: the child starts another like it."""
-    if cluster.fault_control() is None:
-        pytest.skip(
-            "grades the suite's own cluster with a student's haproxy.cfg; this run "
-            "grades a cluster someone else built"
-        )
-
-
 def run_child(tmp_path, config: Path, *modules: str, timeout: float = 900):
     reports = tmp_path / "reports"
     args = ["--haproxy-config", str(config), *modules]
@@ -45,7 +35,7 @@ def outcomes(xml: Path) -> dict[str, str]:
 
 
 def test_every_homework_step_passes_behind_the_seeds_haproxy_cfg(
-    suite_run, tmp_path, evidence, record_property
+    own_clusters, tmp_path, evidence, record_property
 ):
     """All homework modules against the suite's cluster behind haproxy/homework.cfg: every
     step passes, the file as run is kept, and the switchover times under the student's
@@ -68,7 +58,7 @@ def test_every_homework_step_passes_behind_the_seeds_haproxy_cfg(
                 record_property(f"student_cfg_{name}", case.properties[name])
 
 
-def test_a_file_haproxy_rejects_stops_the_run_with_haproxys_words(suite_run, tmp_path):
+def test_a_file_haproxy_rejects_stops_the_run_with_haproxys_words(own_clusters, tmp_path):
     """One message, HAProxy's own, and exit 3 before any step."""
     broken = tmp_path / "broken.cfg"
     broken.write_text(HOMEWORK_CFG.read_text().replace("maxconn 100 check", "maxconn 100 chek"))

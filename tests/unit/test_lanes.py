@@ -1,0 +1,59 @@
+"""Which lane (worker) each test runs in, and what workers hand to the controller."""
+
+from pathlib import Path
+
+import pytest
+
+from fixtures import lanes, workers
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@pytest.mark.parametrize(
+    ("nodeid", "lane"),
+    [
+        ("tests/test_01_cluster.py::test_step7_x", "homework"),
+        ("tests/test_06_haproxy.py::test_step12_y", "homework"),
+        # test_08 compares with the homework lane's own outcomes: it must share that lane.
+        ("tests/test_08_grade_existing.py::test_grading", "homework"),
+        ("tests/test_07_faults.py::test_planned_switchover_while_writing[sync]", "faults-sync"),
+        ("tests/test_07_faults.py::test_planned_switchover_while_writing[async]", "faults-async"),
+        ("tests/test_07_faults.py::test_etcd_lost[sync-failsafe-on]", "faults-sync"),
+        ("tests/test_07_faults.py::test_etcd_lost[async-failsafe-off]", "faults-async"),
+        ("tests/test_07_faults.py::test_a_member_that_cannot_rejoin", "faults-async"),
+        ("tests/test_09_grade_homework.py::test_read_only", "homework-built"),
+        ("tests/test_10_student_haproxy.py::test_every", "student-haproxy"),
+        ("tests/unit/test_lanes.py::test_x", "unit"),
+        ("tests/test_99_new.py::test_z", "tests/test_99_new.py"),
+    ],
+)
+def test_each_test_has_its_lane(nodeid, lane):
+    assert lanes.lane_of(nodeid) == lane
+
+
+def test_every_cluster_module_is_placed_in_a_named_lane():
+    """A new module would run as a lane of its own: name it in fixtures/lanes.py."""
+    modules = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").glob("test_*.py"))
+    assert modules
+    unplaced = [m for m in modules if lanes.lane_of(f"{m}::t[async]") not in lanes.LANES]
+    assert not unplaced
+
+
+def test_a_worker_per_lane_unless_the_run_must_stay_in_one_process():
+    assert workers.worker_count(None) == len(lanes.LANES)
+    assert workers.worker_count("grading a cluster") == 0
+
+
+def test_report_heads_of_several_workers_are_merged():
+    merged = workers.merge_contexts(
+        [
+            {"cluster": "run a", "etcd API": "v3"},
+            {"cluster": "run b", "etcd API": "v3"},
+            {"node image": "pgha/node:local"},
+        ]
+    )
+    assert merged == {
+        "cluster": "run a; run b",
+        "etcd API": "v3",
+        "node image": "pgha/node:local",
+    }

@@ -1,0 +1,111 @@
+"""Side-by-side workers, tested by running pytest itself with the suite's plugin (no Docker)."""
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PLUGINS = 'pytest_plugins = ["fixtures.report_plugin", "fixtures.plugin"]\n'
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester, monkeypatch) -> pytest.Pytester:
+    """Runs in a subprocess: workers are processes, and signals must hit a process of its own."""
+    pytester.makeconftest(PLUGINS)
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the suite's checkout is not installed
+    return pytester
+
+
+def test_figures_of_every_worker_land_in_one_file_and_progress_shows(suite):
+    for name in ("test_lane_a", "test_lane_b"):
+        suite.makepyfile(
+            **{
+                name: f"""
+                def test_measures(figures, progress):
+                    progress("measuring in {name}")
+                    figures.add("{name}", "async", {{"write_outage_seconds": 1.5}})
+                """
+            }
+        )
+    result = suite.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    document = json.loads((suite.path / "reports" / "figures.json").read_text())
+    assert sorted(s["scenario"] for s in document["scenarios"]) == ["test_lane_a", "test_lane_b"]
+    stderr = result.stderr.str()
+    assert "] measuring in test_lane_a" in stderr and "[pgha gw" in stderr
+
+
+def test_sigterm_to_the_run_tears_down_every_workers_fixtures(suite, tmp_path):
+    """A cancelled CI job sends SIGTERM to pytest only: its workers get it at once and tear
+    down (in the suite: remove their clusters)."""
+    body = f"""
+        import time
+        from pathlib import Path
+
+        import pytest
+
+        MARKS = Path({str(tmp_path)!r})
+
+        @pytest.fixture(scope="session")
+        def resource(worker_id):
+            yield
+            (MARKS / f"torn-down-{{worker_id}}").write_text("yes")
+
+        def test_waits(resource, worker_id):
+            (MARKS / f"started-{{worker_id}}").write_text("yes")
+            for _ in range(600):
+                time.sleep(0.1)
+        """
+    suite.makepyfile(test_lane_a=body, test_lane_b=body)  # two lanes: a worker each
+    run = suite.popen(
+        [sys.executable, "-m", "pytest", "-n", "2", "-p", "no:cacheprovider"],
+        stdin=None,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("started-*"))) < 2:
+            assert time.monotonic() < deadline, "the workers did not start their tests"
+            assert run.poll() is None, run.stdout.read() if run.stdout else ""
+            time.sleep(0.1)
+        os.kill(run.pid, signal.SIGTERM)
+        signalled = time.monotonic()
+        run.wait(timeout=60)
+        took = time.monotonic() - signalled
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert sorted(p.name for p in tmp_path.glob("torn-down-*")) == [
+        "torn-down-gw0",
+        "torn-down-gw1",
+    ]
+    # Passed on at once: not only when pytest-xdist interrupts a worker it asked to exit
+    # (after 5 s), which leaves a worker 5 s to remove its cluster before it is killed.
+    assert took < 4.5, f"the run took {took:.1f}s to stop"
+
+
+def test_a_worker_that_cannot_go_on_stops_the_run_with_its_message_and_status_3(suite):
+    """As without workers (no Docker, a cluster that cannot start): one message, exit 3,
+    no internal error of pytest-xdist."""
+    suite.makepyfile(
+        test_lane_a="""
+        from fixtures.plugin import stop_run
+
+        def test_needs_docker(request):
+            stop_run(request.session, "no Docker daemon: nothing answers")
+        """,
+        test_lane_b="""
+        def test_other_lane():
+            pass
+        """,
+    )
+    result = suite.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    assert result.ret == 3, result.stdout.str()
+    assert "[pgha] no Docker daemon: nothing answers" in result.stdout.str()
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
