@@ -105,3 +105,27 @@ def test_tracebacks_patroni_logs_while_etcd_is_down_are_no_alarm():
         ]
     )
     assert alarm_lines(log) == []
+
+
+def test_the_rest_api_finding_its_server_down_is_no_alarm():
+    """Logged by design while the local server restarts (seen: a replica that stopped on a
+    raised max_connections), chained to the connection error."""
+    from fixtures.docker_cluster import alarm_lines
+
+    log = "\n".join(
+        [
+            "2026-11-27 13:35:49,172 ERROR: get_postgresql_status",
+            "Traceback (most recent call last):",
+            '  File "/opt/patroni/lib/python3.11/site-packages/patroni/api.py", line 1552',
+            "psycopg.OperationalError: connection is bad: connection to server on socket",
+            "\tIs the server running locally and accepting connections on that socket?",
+            "",
+            "The above exception was the direct cause of the following exception:",
+            "",
+            "Traceback (most recent call last):",
+            '  File "/opt/patroni/lib/python3.11/site-packages/patroni/api.py", line 1395',
+            "patroni.exceptions.PostgresConnectionException: connection problems",
+            "2026-11-27 13:35:49,200 INFO: no action. I am (node3), a secondary",
+        ]
+    )
+    assert alarm_lines(log) == []
