@@ -44,8 +44,9 @@ def test_two_writable_members_in_one_round_are_a_split_brain():
     assert len(sampler.split_brain_rounds()) == 1
 
 
-def test_the_gap_counts_only_rounds_every_member_answered():
-    """A member too slow to answer some ticks widens the gap: that time went unobserved."""
+def test_a_member_that_misses_ticks_stands_by_its_last_answer_and_widens_the_gap():
+    """A member too slow to answer some ticks: its last answer stands for it, and the time
+    it went unobserved is the gap."""
     sampler = sampled(
         {
             "a": [(0.0, 0.01, True), (0.2, 0.01, True), (0.4, 0.01, True), (1.0, 0.01, True)],
@@ -53,6 +54,19 @@ def test_the_gap_counts_only_rounds_every_member_answered():
         }
     )
     assert abs(sampler.largest_gap() - 1.0) < 0.05
+    assert [sorted(sample) for _, sample in sampler.rounds] == [["a", "b"]] * 4
+
+
+def test_a_writable_answer_that_stands_in_still_counts():
+    """Old leader last seen writable, new leader seen writable before the old one answered
+    again: suspected as two writers (never missed)."""
+    sampler = sampled(
+        {
+            "old": [(0.0, 0.0, False), (0.6, 0.0, True)],
+            "new": [(0.0, 0.0, True), (0.4, 0.0, False)],
+        }
+    )
+    assert len(sampler.split_brain_rounds()) == 1
 
 
 def test_first_writable_and_first_refusing_skip_rounds_a_member_missed():
