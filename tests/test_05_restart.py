@@ -185,13 +185,21 @@ def test_step13_patronictl_list_shows_the_pending_restart(
 def test_step13_restart_applies_the_change_without_a_failover(
     healthy_cluster, before, restart_change, record_property
 ):
-    """`patronictl restart <scope> --force`: new value everywhere, flags gone, same leader."""
+    """`patronictl restart <scope> --force`, replicas first, then the leader: new value
+    everywhere, flags gone, same leader.
+
+    The order is the one PostgreSQL asks for when max_connections goes up: a replica that
+    replays the leader's higher value before its own restart stops ("recovery aborted
+    because of insufficient parameter settings"), and patronictl, restarting the leader
+    first, can then find it down (seen on a loaded machine: "Failed: restart for member")."""
     cluster = healthy_cluster
     started = time.monotonic()
-    result = cluster.patronictl("restart", cluster.scope, "--force")
-    assert result.exit_code == 0, result.output
+    replicas = cluster.patronictl("restart", cluster.scope, "--role", "replica", "--force")
+    leader = cluster.patronictl("restart", cluster.scope, before["leader"], "--force")
+    output = replicas.output + leader.output
+    assert replicas.exit_code == 0 and leader.exit_code == 0, output
     for name in cluster.member_names():
-        assert f"Success: restart on member {name}" in result.output, result.output
+        assert f"Success: restart on member {name}" in output, output
     expected = str(restart_change["new"])
 
     def probe():
