@@ -32,6 +32,7 @@ import pytest
 import requests
 from psycopg import sql
 
+from fixtures import lanes
 from fixtures.child_run import HOMEWORK_MODULES, ROOT, read_junit, run_pytest
 from fixtures.cluster import one_row
 from fixtures.docker_cluster import (
@@ -194,6 +195,7 @@ class HomeworkCluster:
             detach=True,
             name=f"pgha-{self.run_id}-etcd",
             labels=self.labels,
+            **lanes.cpu_shares(),
             network=self.network.name,
             ports={"2379/tcp": (LOOPBACK, None)},
             networking_config={
@@ -218,6 +220,7 @@ class HomeworkCluster:
                 detach=True,
                 name=f"pgha-{self.run_id}-myspilo{i}",
                 labels=self.labels,
+                **lanes.cpu_shares(),
                 network=self.network.name,
                 environment={"ETCD_HOST": etcd_host, "SPILO_CONFIGURATION": SPILO_CONFIGURATION},
                 ports={"5432/tcp": (LOOPBACK, None), "8008/tcp": (LOOPBACK, None)},
@@ -233,6 +236,7 @@ class HomeworkCluster:
             "pgha/haproxy:local",
             name=f"pgha-{self.run_id}-haproxy",
             labels=self.labels,
+            **lanes.cpu_shares(),
             network=self.network.name,
             ports={f"{p}/tcp": (LOOPBACK, None) for p in (5000, 5001, 7000)},
         )

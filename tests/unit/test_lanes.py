@@ -57,3 +57,19 @@ def test_report_heads_of_several_workers_are_merged():
         "etcd API": "v3",
         "node image": "pgha/node:local",
     }
+
+
+def test_lanes_that_yield_the_cpu_are_the_cluster_lanes_without_budgets():
+    assert lanes.YIELDING_LANES < set(lanes.LANES)
+    assert not {"faults-sync", "faults-async", "unit"} & lanes.YIELDING_LANES
+
+
+def test_a_yielding_process_gives_its_containers_a_lower_cpu_weight(monkeypatch):
+    niced: list[int] = []
+    monkeypatch.setattr(lanes.os, "nice", niced.append)
+    monkeypatch.delenv(lanes.CPU_SHARES_VARIABLE, raising=False)
+    assert lanes.cpu_shares() == {}
+    lanes.yield_cpu()
+    lanes.yield_cpu()  # once is enough
+    assert niced == [lanes.YIELDING_NICENESS]
+    assert lanes.cpu_shares() == {"cpu_shares": lanes.YIELDING_CPU_SHARES}
