@@ -72,10 +72,25 @@ def test_a_probe_asking_for_the_impossible_is_not_retried():
     assert len(calls) == 1
 
 
-def test_holds_for_passes_when_the_condition_never_breaks():
-    from fixtures.waiting import holds_for
+class FakeClock:
+    """time as fixtures.waiting sees it: sleeping advances it, nothing else does (a
+    loaded machine cannot make a watch shorter than its observations)."""
 
-    assert holds_for("always", lambda: (True, "fine"), seconds=0.05, interval=0.01) >= 3
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_holds_for_passes_when_the_condition_never_breaks(monkeypatch):
+    from fixtures import waiting
+
+    monkeypatch.setattr(waiting, "time", FakeClock())
+    assert waiting.holds_for("always", lambda: (True, "fine"), seconds=0.05, interval=0.01) >= 4
 
 
 def test_holds_for_names_the_condition_the_moment_and_what_was_seen():

@@ -59,8 +59,12 @@ def test_sigterm_to_the_run_tears_down_every_workers_fixtures(suite, tmp_path):
 
         def test_waits(resource, worker_id):
             (MARKS / f"started-{{worker_id}}").write_text("yes")
-            for _ in range(600):
-                time.sleep(0.1)
+            try:
+                for _ in range(600):
+                    time.sleep(0.1)
+            except KeyboardInterrupt as exc:  # which interrupt: the signal, or xdist's
+                (MARKS / f"interrupted-{{worker_id}}").write_text(str(exc))
+                raise
         """
     suite.makepyfile(test_lane_a=body, test_lane_b=body)  # two lanes: a worker each
     run = suite.popen(
@@ -74,9 +78,7 @@ def test_sigterm_to_the_run_tears_down_every_workers_fixtures(suite, tmp_path):
             assert run.poll() is None, run.stdout.read() if run.stdout else ""
             time.sleep(0.1)
         os.kill(run.pid, signal.SIGTERM)
-        signalled = time.monotonic()
         run.wait(timeout=60)
-        took = time.monotonic() - signalled
     finally:
         if run.poll() is None:
             run.kill()
@@ -85,9 +87,13 @@ def test_sigterm_to_the_run_tears_down_every_workers_fixtures(suite, tmp_path):
         "torn-down-gw0",
         "torn-down-gw1",
     ]
-    # Passed on at once: not only when pytest-xdist interrupts a worker it asked to exit
-    # (after 5 s), which leaves a worker 5 s to remove its cluster before it is killed.
-    assert took < 4.5, f"the run took {took:.1f}s to stop"
+    # The signal itself reached each worker: not only pytest-xdist's own interrupt of a
+    # worker it asked to exit (5 s later, 5 s before it kills it: short for a cluster).
+    interrupts = {p.name: p.read_text() for p in tmp_path.glob("interrupted-*")}
+    assert interrupts == {
+        "interrupted-gw0": f"signal {signal.SIGTERM.value}",
+        "interrupted-gw1": f"signal {signal.SIGTERM.value}",
+    }
 
 
 def test_a_worker_that_cannot_go_on_stops_the_run_with_its_message_and_status_3(suite):
