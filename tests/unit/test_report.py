@@ -49,3 +49,24 @@ def test_step_verdicts():
     assert step_verdict([result("a", "passed"), result("b", "skipped")]) == "PASS"
     assert step_verdict([result("a", "error")]) == "FAIL"
     assert step_verdict([result("a", "skipped")]) == "SKIP"
+
+
+def test_steps_follow_the_modules_whatever_order_results_arrived_in():
+    """Lanes side by side finish in any order; the sheet reads as the homework does."""
+    text = render(
+        [
+            result("tests/test_10_student.py::test_z", "passed", "12: own HAProxy config"),
+            result("tests/test_03_failover.py::test_b", "passed", "10: failover, b"),
+            result("tests/test_01_cluster.py::test_y", "passed", "1-6: cluster"),
+            result("tests/test_03_failover.py::test_a", "passed", "10: failover, a"),
+        ],
+        "Report",
+        {},
+    )
+    rows = [line.split(" | ")[0] for line in text.splitlines() if line.startswith("| 1")]
+    assert rows == [
+        "| 1-6: cluster",
+        "| 10: failover, b",
+        "| 10: failover, a",
+        "| 12: own HAProxy config",
+    ]
