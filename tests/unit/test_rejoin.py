@@ -129,3 +129,35 @@ def test_the_rest_api_finding_its_server_down_is_no_alarm():
         ]
     )
     assert alarm_lines(log) == []
+
+
+ETCD_TIMEOUT = [
+    "2026-11-27 14:15:00,751 ERROR:",
+    "Traceback (most recent call last):",
+    '  File "/usr/lib/python3.11/socket.py", line 720, in readinto',
+    "    return self._sock.recv_into(b)",
+    "TimeoutError: timed out",
+    "",
+    "During handling of the above exception, another exception occurred:",
+    "",
+    "Traceback (most recent call last):",
+    '  File "/opt/patroni/lib/python3.11/site-packages/patroni/dcs/etcd.py", line 302',
+    "etcd.EtcdException: POST /v3/kv/put request failed",
+]
+
+
+def test_a_chain_is_judged_by_its_last_exception():
+    """Seen side by side: an etcd request timed out on a loaded machine; Patroni logs the
+    socket's timeout and the etcd request failure it caused, one event."""
+    from fixtures.docker_cluster import alarm_lines
+
+    assert alarm_lines("\n".join([*ETCD_TIMEOUT, "2026-11-27 INFO: no action"])) == []
+
+
+def test_a_chain_ending_in_a_bug_is_an_alarm_whatever_caused_it():
+    from fixtures.docker_cluster import alarm_lines
+
+    chain = [*ETCD_TIMEOUT[:-1], "KeyError: 'role'", "2026-11-27 INFO: no action"]
+    assert alarm_lines("\n".join(chain)) == [
+        "traceback after '2026-11-27 14:15:00,751 ERROR:': KeyError: 'role'"
+    ]
