@@ -6,7 +6,13 @@ import subprocess
 import sys
 
 from fixtures import docker_cluster
-from fixtures.docker_cluster import _owner, _owner_alive
+from fixtures.docker_cluster import (
+    LABEL_OWNER,
+    LABEL_RUN,
+    _owner,
+    _owner_alive,
+    remove_leftovers,
+)
 
 
 def test_this_process_owns_a_live_run():
@@ -40,3 +46,35 @@ def test_runs_of_another_pid_namespace_or_host_are_left_alone(monkeypatch):
 
 def test_start_time_of_a_missing_process_is_unknown():
     assert docker_cluster._start_time(2**22 + 12345) is None
+
+
+class Vanished:
+    """A container of a dead run that another run removed while this one was listing."""
+
+    labels = {LABEL_OWNER: "gone:0:1:0", LABEL_RUN: "dead"}
+
+    def remove(self, **kwargs):
+        import docker.errors
+
+        raise docker.errors.NotFound("No such container")
+
+
+class Client:
+    def __init__(self):
+        self.listed_with = {}
+        self.containers = self
+        self.networks = self
+
+    def list(self, **kwargs):
+        if "all" not in kwargs:
+            return []  # networks
+        self.listed_with = kwargs
+        return [Vanished()]
+
+
+def test_leftovers_removed_meanwhile_by_another_run_are_no_error():
+    client = Client()
+    said: list[str] = []
+    assert remove_leftovers(client, said.append) == 0
+    assert client.listed_with.get("ignore_removed") is True
+    assert said == []

@@ -19,6 +19,8 @@ def suite(pytester: pytest.Pytester, monkeypatch) -> pytest.Pytester:
     """Runs in a subprocess: workers are processes, and signals must hit a process of its own."""
     pytester.makeconftest(PLUGINS)
     monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the suite's checkout is not installed
+    # No Docker for unit tests: the run's closing sweep of leftovers must find no daemon.
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     return pytester
 
 
