@@ -161,3 +161,26 @@ def test_a_chain_ending_in_a_bug_is_an_alarm_whatever_caused_it():
     assert alarm_lines("\n".join(chain)) == [
         "traceback after '2026-11-27 14:15:00,751 ERROR:': KeyError: 'role'"
     ]
+
+
+def test_etcd_closing_its_connections_while_it_stops_is_no_alarm_but_a_bad_request_is():
+    from fixtures.docker_cluster import alarm_lines
+
+    def logged(exception):
+        return "\n".join(
+            [
+                "2026-11-27 15:07:59,072 ERROR:",
+                "Traceback (most recent call last):",
+                '  File "/opt/patroni/lib/python3.11/site-packages/patroni/dcs/etcd3.py", line 1',
+                exception,
+                "2026-11-27 15:08:00 INFO: no action",
+            ]
+        )
+
+    closing = (
+        "patroni.dcs.etcd3.Etcd3ClientError: <Canceled error: "
+        "'grpc: the client connection is closing', code: 1>"
+    )
+    assert alarm_lines(logged(closing)) == []
+    bad = "patroni.dcs.etcd3.InvalidArgument: <InvalidArgument error: 'bad key', code: 3>"
+    assert len(alarm_lines(logged(bad))) == 1
