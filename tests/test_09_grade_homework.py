@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import tarfile
 import time
 import uuid
@@ -558,8 +559,14 @@ def test_read_only_grading_shows_the_students_rows_and_haproxy_servers(read_only
     rows = next((v for k, v in props.items() if k.startswith("evidence: replicatest.words")), "")
     assert all(word.strip() in rows for word in STUDENT_ROWS), rows
     sections = props.get("evidence: HAProxy sections (read-write, read-only)", "")
-    assert "batman: HTTP health check; 1 UP (check answered 200), 2 DOWN" in sections, sections
-    assert "batman2: HTTP health check; 2 UP (check answered 503), 1 DOWN" in sections, sections
+    # Which servers are UP is what routes clients; a check still in flight on a loaded
+    # machine shows as code 0 beside the answers ("check answered 0/503") and is no fault.
+    assert re.search(
+        r"batman: HTTP health check; 1 UP \(check answered [^)]*\b200\b[^)]*\), 2 DOWN", sections
+    ), sections
+    assert re.search(
+        r"batman2: HTTP health check; 2 UP \(check answered [^)]*\b503\b[^)]*\), 1 DOWN", sections
+    ), sections
 
 
 def test_read_only_grading_writes_nothing(as_found, read_only_run):
