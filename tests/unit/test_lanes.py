@@ -73,3 +73,22 @@ def test_a_yielding_process_gives_its_containers_a_lower_cpu_weight(monkeypatch)
     lanes.yield_cpu()  # once is enough
     assert niced == [lanes.YIELDING_NICENESS]
     assert lanes.cpu_shares() == {"cpu_shares": lanes.YIELDING_CPU_SHARES}
+
+
+@pytest.mark.parametrize(
+    "lane, workers, yields",
+    [
+        ("homework", 6, True),  # -n auto: a worker per lane
+        ("homework", 2, False),  # -n 2: this worker may run a fault lane next
+        ("faults-sync", 6, False),  # a lane with budgets never yields
+        ("unit", 6, False),
+    ],
+)
+def test_a_lane_yields_only_when_every_lane_has_a_worker_of_its_own(lane, workers, yields):
+    assert lanes.yields(lane, set(lanes.LANES), workers) is yields
+
+
+def test_a_selection_with_fewer_lanes_yields_with_fewer_workers():
+    selected = {"homework", "homework-built", "student-haproxy", "unit"}  # -m "not faults"
+    assert lanes.yields("homework", selected, 4)
+    assert not lanes.yields("homework", selected, 3)
