@@ -275,13 +275,13 @@ class HomeworkCluster:
 def do_the_homework(hw: HomeworkCluster) -> dict:
     """The student's steps 7, 10, 11 and 13 as the seed did them; returns what was done."""
     first = hw.wait_settled()
+
     # Step 7: psql in the leader's container; the homework's rows and some of the student's.
-    hw.exec(first, "psql", "-U", "postgres", "-c", "CREATE DATABASE replicatest")
-    hw.exec(
-        first,
-        "psql",
-        "-U",
-        "postgres",
+    def psql(*args: str) -> str:
+        return hw.exec(first, "psql", "-U", "postgres", *args)
+
+    psql("-c", "CREATE DATABASE replicatest")
+    psql(
         "-d",
         "replicatest",
         "-c",
@@ -289,16 +289,7 @@ def do_the_homework(hw: HomeworkCluster) -> dict:
         "CONSTRAINT uword UNIQUE(word))",
     )
     values = ", ".join("('" + word + "')" for word in STUDENT_ROWS)
-    hw.exec(
-        first,
-        "psql",
-        "-U",
-        "postgres",
-        "-d",
-        "replicatest",
-        "-c",
-        f"INSERT INTO words (word) VALUES {values}",
-    )
+    psql("-d", "replicatest", "-c", f"INSERT INTO words (word) VALUES {values}")
     # Step 10: patronictl failover inside the leader's container.
     candidate = sorted(name for name in hw.nodes if name != first)[0]
     hw.exec(first, "patronictl", "failover", "--candidate", candidate, "--force")
@@ -488,31 +479,22 @@ def homework_cluster(own_clusters, progress, request):
 
 def _routes_to(hw: HomeworkCluster, leader: str) -> bool:
     """5000 reaches ``leader`` and 5001 a replica (asked of the servers themselves)."""
-    port = {p: hw.port(hw.haproxy, p) for p in (5000, 5001)}
+    in_recovery = {}
     try:
-        with psycopg.connect(
-            host=LOOPBACK,
-            port=port[5000],
-            user="postgres",
-            password=PASSWORD,
-            sslmode="require",
-            connect_timeout=3,
-            dbname="postgres",
-        ) as conn:
-            rw = one_row(conn.execute("SELECT pg_is_in_recovery()"))[0]
-        with psycopg.connect(
-            host=LOOPBACK,
-            port=port[5001],
-            user="postgres",
-            password=PASSWORD,
-            sslmode="require",
-            connect_timeout=3,
-            dbname="postgres",
-        ) as conn:
-            ro = one_row(conn.execute("SELECT pg_is_in_recovery()"))[0]
+        for port in (5000, 5001):
+            with psycopg.connect(
+                host=LOOPBACK,
+                port=hw.port(hw.haproxy, port),
+                user="postgres",
+                password=PASSWORD,
+                sslmode="require",
+                connect_timeout=3,
+                dbname="postgres",
+            ) as conn:
+                in_recovery[port] = one_row(conn.execute("SELECT pg_is_in_recovery()"))[0]
     except psycopg.Error:
         return False
-    return rw is False and ro is True and hw.leader() == leader
+    return in_recovery == {5000: False, 5001: True} and hw.leader() == leader
 
 
 @pytest.fixture(scope="module")
