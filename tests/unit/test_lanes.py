@@ -1,5 +1,6 @@
 """Which lane (worker) each test runs in, and what workers hand to the controller."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -67,12 +68,17 @@ def test_lanes_that_yield_the_cpu_are_the_cluster_lanes_without_budgets():
 def test_a_yielding_process_gives_its_containers_a_lower_cpu_weight(monkeypatch):
     niced: list[int] = []
     monkeypatch.setattr(lanes.os, "nice", niced.append)
-    monkeypatch.delenv(lanes.CPU_SHARES_VARIABLE, raising=False)
+    before = os.environ.get(lanes.CPU_SHARES_VARIABLE)
+    # setenv, not delenv: monkeypatch then restores the variable as it was, so the weight
+    # yield_cpu sets does not reach a later lane's containers in this process (-n 1).
+    monkeypatch.setenv(lanes.CPU_SHARES_VARIABLE, "")
     assert lanes.cpu_shares() == {}
     lanes.yield_cpu()
     lanes.yield_cpu()  # once is enough
     assert niced == [lanes.YIELDING_NICENESS]
     assert lanes.cpu_shares() == {"cpu_shares": lanes.YIELDING_CPU_SHARES}
+    monkeypatch.undo()
+    assert os.environ.get(lanes.CPU_SHARES_VARIABLE) == before
 
 
 @pytest.mark.parametrize(
