@@ -163,6 +163,24 @@ def test_a_chain_ending_in_a_bug_is_an_alarm_whatever_caused_it():
     ]
 
 
+def test_a_chain_of_three_is_judged_by_its_third_exception():
+    from fixtures.docker_cluster import alarm_lines
+
+    third = [
+        "",
+        "The above exception was the direct cause of the following exception:",
+        "",
+        "Traceback (most recent call last):",
+        '  File "/opt/patroni/lib/python3.11/site-packages/patroni/ha.py", line 1',
+    ]
+    expected = [*ETCD_TIMEOUT, *third, "patroni.exceptions.DCSError: Etcd is not responding"]
+    assert alarm_lines("\n".join([*expected, "2026-11-27 INFO: no action"])) == []
+    bug = [*ETCD_TIMEOUT, *third, "KeyError: 'role'", "2026-11-27 INFO: no action"]
+    assert alarm_lines("\n".join(bug)) == [
+        "traceback after '2026-11-27 14:15:00,751 ERROR:': KeyError: 'role'"
+    ]
+
+
 def test_etcd_closing_its_connections_while_it_stops_is_no_alarm_but_a_bad_request_is():
     from fixtures.docker_cluster import alarm_lines
 
