@@ -66,3 +66,35 @@ def test_a_first_interrupt_during_undo_waits_for_the_undo_to_finish():
             finished.append(True)  # the undo goes on after the first interrupt
     assert finished and said and "finishing the undo" in said[0]
     assert signal.getsignal(signal.SIGINT) == before, "the handler found was not put back"
+
+
+def test_pending_replicas_restart_together_before_or_after_the_leader():
+    from fixtures.undo import restart_waves
+
+    assert restart_waves(["node1", "node2", "node3"], "node2", False) == [
+        ["node1", "node3"],
+        ["node2"],
+    ]
+    assert restart_waves(["node1", "node2", "node3"], "node2", True) == [
+        ["node2"],
+        ["node1", "node3"],
+    ]
+    assert restart_waves(["node1", "node3"], "node2", True) == [["node1", "node3"]]
+    assert restart_waves(["node2"], "node2", False) == [["node2"]]
+    assert restart_waves([], "node2", False) == []
+
+
+def test_the_leader_restarts_first_only_when_a_standby_minimum_goes_down():
+    from fixtures.undo import lowers_standby_minimums
+
+    def config(**parameters):
+        return {"loop_wait": 2, "postgresql": {"parameters": parameters}}
+
+    # The grading run raised max_connections; undoing it lowers it: the leader first.
+    assert lowers_standby_minimums(config(max_connections=100), config(max_connections="110"))
+    assert not lowers_standby_minimums(config(max_connections=110), config(max_connections=100))
+    # Other parameters, unset ones (a default) and odd values keep the replicas first.
+    assert not lowers_standby_minimums(config(work_mem="4MB"), config(work_mem="8MB"))
+    assert not lowers_standby_minimums(config(), config(max_connections=110))
+    assert not lowers_standby_minimums({}, config(max_wal_senders="many"))
+    assert lowers_standby_minimums(config(max_wal_senders=5), config(max_wal_senders=10))
