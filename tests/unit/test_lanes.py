@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
         ("tests/test_07_faults.py::test_a_member_that_cannot_rejoin", "faults-async"),
         ("tests/test_09_grade_homework.py::test_read_only", "homework-built"),
         ("tests/test_10_student_haproxy.py::test_every", "student-haproxy"),
+        ("tests/test_11_grading_refuses_bad_input.py::test_wrong", "grading-input"),
         ("tests/unit/test_lanes.py::test_x", "unit"),
         ("tests/test_99_new.py::test_z", "tests/test_99_new.py"),
     ],
@@ -84,10 +85,10 @@ def test_a_yielding_process_gives_its_containers_a_lower_cpu_weight(monkeypatch)
 @pytest.mark.parametrize(
     "lane, workers, yields",
     [
-        ("homework", 6, True),  # -n auto: a worker per lane
+        ("homework", 7, True),  # -n auto: a worker per lane
         ("homework", 2, False),  # -n 2: this worker may run a fault lane next
-        ("faults-sync", 6, False),  # a lane with budgets never yields
-        ("unit", 6, False),
+        ("faults-sync", 7, False),  # a lane with budgets never yields
+        ("unit", 7, False),
     ],
 )
 def test_a_lane_yields_only_when_every_lane_has_a_worker_of_its_own(lane, workers, yields):
@@ -95,6 +96,6 @@ def test_a_lane_yields_only_when_every_lane_has_a_worker_of_its_own(lane, worker
 
 
 def test_a_selection_with_fewer_lanes_yields_with_fewer_workers():
-    selected = {"homework", "homework-built", "student-haproxy", "unit"}  # -m "not faults"
-    assert lanes.yields("homework", selected, 4)
-    assert not lanes.yields("homework", selected, 3)
+    selected = {"homework", "homework-built", "student-haproxy", "grading-input", "unit"}
+    assert lanes.yields("homework", selected, 5)  # -m "not faults"
+    assert not lanes.yields("homework", selected, 4)
