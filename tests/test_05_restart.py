@@ -8,6 +8,7 @@ parameters with `patronictl edit-config` and restarts; they are undone at the en
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -185,8 +186,9 @@ def test_step13_patronictl_list_shows_the_pending_restart(
 def test_step13_restart_applies_the_change_without_a_failover(
     healthy_cluster, before, restart_change, record_property
 ):
-    """`patronictl restart <scope> --force`, replicas first, then the leader: new value
-    everywhere, flags gone, same leader.
+    """`patronictl restart <scope> <member> --force`, the replicas first (side by side, a
+    patronictl each: one patronictl restarts its members one after another), then the
+    leader: new value everywhere, flags gone, same leader.
 
     The order is the one PostgreSQL asks for when max_connections goes up: a replica that
     replays the leader's higher value before its own restart stops ("recovery aborted
@@ -194,10 +196,16 @@ def test_step13_restart_applies_the_change_without_a_failover(
     first, can then find it down (seen on a loaded machine: "Failed: restart for member")."""
     cluster = healthy_cluster
     started = time.monotonic()
-    replicas = cluster.patronictl("restart", cluster.scope, "--role", "replica", "--force")
-    leader = cluster.patronictl("restart", cluster.scope, before["leader"], "--force")
-    output = replicas.output + leader.output
-    assert replicas.exit_code == 0 and leader.exit_code == 0, output
+    replicas = [name for name in cluster.member_names() if name != before["leader"]]
+    with ThreadPoolExecutor(max_workers=len(replicas)) as pool:
+        done = list(
+            pool.map(
+                lambda name: cluster.patronictl("restart", cluster.scope, name, "--force"), replicas
+            )
+        )
+    done.append(cluster.patronictl("restart", cluster.scope, before["leader"], "--force"))
+    output = "".join(result.output for result in done)
+    assert all(result.exit_code == 0 for result in done), output
     for name in cluster.member_names():
         assert f"Success: restart on member {name}" in output, output
     expected = str(restart_change["new"])

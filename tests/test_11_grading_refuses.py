@@ -1,16 +1,18 @@
-"""Grading refuses what it cannot grade: bad input stops the run with one clear message.
+"""Grading refuses what it cannot grade or may not do.
 
 A grading run (the homework modules pointed at a cluster through options only, as
 in test_08) with a wrong scope, an unreachable etcd or REST API, a wrong password,
 wrong HAProxy ports, a member without an address, or a cluster of fewer than three
 members stops before any step, exit status 3, with one message that names what is
-wrong. These need a running cluster but none of the homework's history, so they run
-on a cluster of their own, beside the homework lane (fixtures/lanes.py).
+wrong; without --allow-changes it skips every acting step with the reason. These
+need a running cluster but not the homework lane's, so they run on a cluster of
+their own beside it (fixtures/lanes.py).
 """
 
 import pytest
 
-from fixtures.child_run import grade_as_foreign
+from fixtures import homework
+from fixtures.child_run import grade_as_foreign, outcomes, read_junit
 from fixtures.docker_cluster import DockerCluster
 
 pytestmark = [
@@ -104,3 +106,29 @@ def test_a_cluster_of_fewer_than_three_members_is_refused(own, tmp_path):
     assert done.returncode == 3, done.stdout[-2000:]
     assert "the cluster has 2 members in etcd" in done.stdout, done.stdout[-2000:]
     own.wait_healthy()
+
+
+# Tests of these modules that only read: they run on a foreign cluster without --allow-changes.
+READ_ONLY_IN_ACTING_MODULES = {
+    "test_step10_history_shows_a_promotion_every_member_followed",
+    "test_step13_running_max_connections_is_the_dynamic_configuration_on_every_member",
+}
+
+
+def test_without_allow_changes_acting_steps_are_skipped_with_the_reason(own, tmp_path):
+    """Failover, switchover and restart do not run on someone's cluster unless allowed;
+    the steps are graded from what the cluster shows instead (two promotions, made here)."""
+    homework.play_the_student(own)
+    done, xml = grade_as_foreign(
+        own, tmp_path, modules=["tests/test_03_failover.py", "tests/test_05_restart.py"]
+    )
+    child = {test.rsplit(".", 1)[-1]: outcome for test, outcome in outcomes(xml).items()}
+    read_only = {t: o for t, o in child.items() if t in READ_ONLY_IN_ACTING_MODULES}
+    acting = {t: o for t, o in child.items() if t not in READ_ONLY_IN_ACTING_MODULES}
+    assert read_only == dict.fromkeys(READ_ONLY_IN_ACTING_MODULES, "passed"), (
+        child,
+        done.stdout[-2000:],
+    )
+    assert acting and set(acting.values()) == {"skipped"}, (child, done.stdout[-2000:])
+    messages = [case.skip_message for case in read_junit(xml) if case.outcome == "skipped"]
+    assert messages and all("pass --allow-changes" in (m or "") for m in messages), messages
