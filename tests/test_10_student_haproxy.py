@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.child_run import HOMEWORK_MODULES, ROOT, read_junit, run_pytest
+from fixtures.child_run import HOMEWORK_MODULES, ROOT, outcomes, read_junit, run_pytest
 
 pytestmark = [
     pytest.mark.order(10),
@@ -28,10 +28,6 @@ def run_child(tmp_path, config: Path, *modules: str, timeout: float = 900):
     reports = tmp_path / "reports"
     args = ["--haproxy-config", str(config), *modules]
     return run_pytest(args, reports / "junit.xml", os.environ, timeout), reports
-
-
-def outcomes(xml: Path) -> dict[str, str]:
-    return {case.key: case.outcome for case in read_junit(xml)}
 
 
 def test_every_homework_step_passes_behind_the_seeds_haproxy_cfg(
