@@ -145,6 +145,17 @@ def check(mode, figures, cluster, faults):
         )
 
 
+def in_recovery_is(faults, member, expected):
+    """A probe: ``pg_is_in_recovery()`` asked inside ``member``'s container (so a member cut
+    off from the network answers too) is ``expected``."""
+
+    def probe():
+        in_recovery = faults.in_recovery_inside(member)
+        return in_recovery is expected, f"pg_is_in_recovery() on {member}: {in_recovery}"
+
+    return probe
+
+
 def elapsed_since(start):
     return round(time.monotonic() - start, 2)
 
@@ -196,12 +207,10 @@ def test_isolated_leader_demotes_and_no_two_members_accept_writes(
             new = promoted_elsewhere(cluster, old)
             scenario["new_leader_seconds"] = elapsed_since(started)
 
-            def demoted():
-                in_recovery = faults.in_recovery_inside(old)
-                return in_recovery is True, f"pg_is_in_recovery() on {old}: {in_recovery}"
-
             cluster.wait_for(
-                f"isolated {old} to demote itself", demoted, cluster.deadlines.failover
+                f"isolated {old} to demote itself",
+                in_recovery_is(faults, old, True),
+                cluster.deadlines.failover,
             )
             scenario["isolated_leader_demoted_seconds"] = elapsed_since(started)
         finally:
@@ -241,25 +250,18 @@ def test_etcd_lost_the_cluster_behaves_as_patroni_documents(
         try:
             if failsafe:
                 # Over a whole ttl and more, the leader stays primary and writes are acknowledged.
-                def still_primary():
-                    in_recovery = faults.in_recovery_inside(leader)
-                    return in_recovery is False, f"pg_is_in_recovery() on {leader}: {in_recovery}"
-
                 holds_for(
                     f"{leader} staying primary with failsafe_mode on and etcd down",
-                    still_primary,
+                    in_recovery_is(faults, leader, False),
                     timings.ttl + 2 * timings.loop_wait + 5,
                     diagnostics=cluster.diagnostics,
                 )
                 load.writer.wait_for_acknowledged(20, timeout=30)
             else:
-
-                def demoted():
-                    in_recovery = faults.in_recovery_inside(leader)
-                    return in_recovery is True, f"pg_is_in_recovery() on {leader}: {in_recovery}"
-
                 cluster.wait_for(
-                    f"{leader} to demote without etcd", demoted, cluster.deadlines.failover
+                    f"{leader} to demote without etcd",
+                    in_recovery_is(faults, leader, True),
+                    cluster.deadlines.failover,
                 )
                 scenario["leader_demoted_seconds"] = elapsed_since(started)
                 writable = [
