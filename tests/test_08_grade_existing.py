@@ -12,7 +12,6 @@ import pytest
 
 from fixtures import homework
 from fixtures.child_run import grade_as_foreign, outcomes
-from fixtures.docker_cluster import DockerCluster
 from fixtures.report_plugin import grading_report
 
 pytestmark = [
@@ -23,14 +22,9 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def own(healthy_cluster):
-    if not isinstance(healthy_cluster, DockerCluster):
-        pytest.skip(
-            "grades the suite's own cluster as a foreign one; this run grades a "
-            "foreign cluster already"
-        )
-    homework.play_the_student(healthy_cluster)
-    return healthy_cluster
+def own(own_cluster):
+    homework.play_the_student(own_cluster)
+    return own_cluster
 
 
 def test_grading_an_existing_cluster_gives_the_same_result_and_undoes_its_changes(

@@ -13,23 +13,12 @@ import pytest
 
 from fixtures import homework
 from fixtures.child_run import grade_as_foreign, outcomes, read_junit
-from fixtures.docker_cluster import DockerCluster
 
 pytestmark = [
     pytest.mark.order(11),
     pytest.mark.cluster,
     pytest.mark.homework("grading: bad input stops a grading run with one clear message"),
 ]
-
-
-@pytest.fixture(scope="module")
-def own(healthy_cluster):
-    if not isinstance(healthy_cluster, DockerCluster):
-        pytest.skip(
-            "grades the suite's own cluster as a foreign one; this run grades a "
-            "foreign cluster already"
-        )
-    return healthy_cluster
 
 
 @pytest.mark.parametrize(
@@ -40,17 +29,19 @@ def own(healthy_cluster):
         (["--target-etcd", "127.0.0.1:1"], "etcd at 127.0.0.1:1 is not reachable"),
     ],
 )
-def test_bad_input_stops_the_grading_run_with_one_clear_message(own, tmp_path, change, message):
+def test_bad_input_stops_the_grading_run_with_one_clear_message(
+    own_cluster, tmp_path, change, message
+):
     """An unreachable etcd or REST API, or a wrong scope: one message, before any step."""
-    done, _ = grade_as_foreign(own, tmp_path, *change, modules=["tests/test_01_cluster.py"])
+    done, _ = grade_as_foreign(own_cluster, tmp_path, *change, modules=["tests/test_01_cluster.py"])
     assert done.returncode == 3, done.stdout[-2000:]
     assert message in done.stdout, done.stdout[-2000:]
     assert "Traceback" not in done.stdout and " passed" not in done.stdout
 
 
-def test_wrong_password_stops_the_grading_run_with_one_clear_message(own, tmp_path):
+def test_wrong_password_stops_the_grading_run_with_one_clear_message(own_cluster, tmp_path):
     done, _ = grade_as_foreign(
-        own, tmp_path, password="not-the-password", modules=["tests/test_01_cluster.py"]
+        own_cluster, tmp_path, password="not-the-password", modules=["tests/test_01_cluster.py"]
     )
     assert done.returncode == 3, done.stdout[-2000:]
     assert "password authentication failed" in done.stdout, done.stdout[-2000:]
@@ -58,16 +49,20 @@ def test_wrong_password_stops_the_grading_run_with_one_clear_message(own, tmp_pa
     assert "not-the-password" not in done.stdout
 
 
-def test_wrong_haproxy_ports_stop_the_grading_run_with_one_clear_message(own, tmp_path):
+def test_wrong_haproxy_ports_stop_the_grading_run_with_one_clear_message(own_cluster, tmp_path):
     """A read-write port where nothing listens, or a read-only port that is HAProxy's stats
     page (HTTP, not PostgreSQL): one message naming the port, before any step."""
-    rw, ro, stats = (own.haproxy_endpoint(w).port for w in ("rw", "ro", "stats"))
+    rw, ro, stats = (own_cluster.haproxy_endpoint(w).port for w in ("rw", "ro", "stats"))
     for ports, message in (
         (f"1,{ro},{stats}", "read-write port 127.0.0.1:1"),
         (f"{rw},{stats},{stats}", f"read-only port 127.0.0.1:{stats}"),
     ):
         done, _ = grade_as_foreign(
-            own, tmp_path, "--target-haproxy-ports", ports, modules=["tests/test_01_cluster.py"]
+            own_cluster,
+            tmp_path,
+            "--target-haproxy-ports",
+            ports,
+            modules=["tests/test_01_cluster.py"],
         )
         assert done.returncode == 3, done.stdout[-2000:]
         assert message in done.stdout and "does not serve PostgreSQL" in done.stdout, done.stdout[
@@ -76,36 +71,43 @@ def test_wrong_haproxy_ports_stop_the_grading_run_with_one_clear_message(own, tm
         assert " passed" not in done.stdout
 
 
-def test_members_etcd_lists_without_an_address_are_named(own, tmp_path):
+def test_members_etcd_lists_without_an_address_are_named(own_cluster, tmp_path):
     """Every member etcd knows must be reachable: a missing REST URL is named."""
     done, _ = grade_as_foreign(
-        own, tmp_path, modules=["tests/test_01_cluster.py"], members=own.member_names()[:2]
+        own_cluster,
+        tmp_path,
+        modules=["tests/test_01_cluster.py"],
+        members=own_cluster.member_names()[:2],
     )
     assert done.returncode == 3, done.stdout[-2000:]
-    assert f"no REST URL given for ['{own.member_names()[2]}']" in done.stdout, done.stdout[-2000:]
+    assert f"no REST URL given for ['{own_cluster.member_names()[2]}']" in done.stdout, done.stdout[
+        -2000:
+    ]
 
 
-def test_a_cluster_of_fewer_than_three_members_is_refused(own, tmp_path):
+def test_a_cluster_of_fewer_than_three_members_is_refused(own_cluster, tmp_path):
     """The homework needs three members: with one stopped and gone from etcd, the grading
     run stops before any step. The member is started again afterwards."""
-    stopped = own.replicas()[0]
-    own.fault_control().stop_member(stopped)
+    stopped = own_cluster.replicas()[0]
+    own_cluster.fault_control().stop_member(stopped)
     try:
 
         def gone():
-            names = [m["name"] for m in own.members()]
+            names = [m["name"] for m in own_cluster.members()]
             return stopped not in names, names
 
-        own.wait_for(f"{stopped}'s member key to leave etcd", gone, timeout=own.deadlines.failover)
-        remaining = [name for name in own.member_names() if name != stopped]
+        own_cluster.wait_for(
+            f"{stopped}'s member key to leave etcd", gone, timeout=own_cluster.deadlines.failover
+        )
+        remaining = [name for name in own_cluster.member_names() if name != stopped]
         done, _ = grade_as_foreign(
-            own, tmp_path, modules=["tests/test_01_cluster.py"], members=remaining
+            own_cluster, tmp_path, modules=["tests/test_01_cluster.py"], members=remaining
         )
     finally:
-        own.fault_control().start_member(stopped)
+        own_cluster.fault_control().start_member(stopped)
     assert done.returncode == 3, done.stdout[-2000:]
     assert "the cluster has 2 members in etcd" in done.stdout, done.stdout[-2000:]
-    own.wait_healthy()
+    own_cluster.wait_healthy()
 
 
 # Tests of these modules that only read: they run on a foreign cluster without --allow-changes.
@@ -115,12 +117,12 @@ READ_ONLY_IN_ACTING_MODULES = {
 }
 
 
-def test_without_allow_changes_acting_steps_are_skipped_with_the_reason(own, tmp_path):
+def test_without_allow_changes_acting_steps_are_skipped_with_the_reason(own_cluster, tmp_path):
     """Failover, switchover and restart do not run on someone's cluster unless allowed;
     the steps are graded from what the cluster shows instead (two promotions, made here)."""
-    homework.play_the_student(own)
+    homework.play_the_student(own_cluster)
     done, xml = grade_as_foreign(
-        own, tmp_path, modules=["tests/test_03_failover.py", "tests/test_05_restart.py"]
+        own_cluster, tmp_path, modules=["tests/test_03_failover.py", "tests/test_05_restart.py"]
     )
     child = {test.rsplit(".", 1)[-1]: outcome for test, outcome in outcomes(xml).items()}
     read_only = {t: o for t, o in child.items() if t in READ_ONLY_IN_ACTING_MODULES}
