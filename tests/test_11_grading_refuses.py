@@ -17,8 +17,19 @@ from fixtures.child_run import grade_as_foreign, outcomes, read_junit
 pytestmark = [
     pytest.mark.order(11),
     pytest.mark.cluster,
-    pytest.mark.homework("grading: bad input stops a grading run with one clear message"),
+    pytest.mark.homework(
+        "grading: bad input stops a grading run with one message; acting steps need --allow-changes"
+    ),
 ]
+
+# The module a refused run is started with: it stops before any of its tests.
+PREFLIGHT = ["tests/test_01_cluster.py"]
+
+# Tests of these modules that only read: they run on a foreign cluster without --allow-changes.
+READ_ONLY_IN_ACTING_MODULES = {
+    "test_step10_history_shows_a_promotion_every_member_followed",
+    "test_step13_running_max_connections_is_the_dynamic_configuration_on_every_member",
+}
 
 
 @pytest.mark.parametrize(
@@ -33,7 +44,7 @@ def test_bad_input_stops_the_grading_run_with_one_clear_message(
     own_cluster, tmp_path, change, message
 ):
     """An unreachable etcd or REST API, or a wrong scope: one message, before any step."""
-    done, _ = grade_as_foreign(own_cluster, tmp_path, *change, modules=["tests/test_01_cluster.py"])
+    done, _ = grade_as_foreign(own_cluster, tmp_path, *change, modules=PREFLIGHT)
     assert done.returncode == 3, done.stdout[-2000:]
     assert message in done.stdout, done.stdout[-2000:]
     assert "Traceback" not in done.stdout and " passed" not in done.stdout
@@ -41,7 +52,7 @@ def test_bad_input_stops_the_grading_run_with_one_clear_message(
 
 def test_wrong_password_stops_the_grading_run_with_one_clear_message(own_cluster, tmp_path):
     done, _ = grade_as_foreign(
-        own_cluster, tmp_path, password="not-the-password", modules=["tests/test_01_cluster.py"]
+        own_cluster, tmp_path, password="not-the-password", modules=PREFLIGHT
     )
     assert done.returncode == 3, done.stdout[-2000:]
     assert "password authentication failed" in done.stdout, done.stdout[-2000:]
@@ -62,7 +73,7 @@ def test_wrong_haproxy_ports_stop_the_grading_run_with_one_clear_message(own_clu
             tmp_path,
             "--target-haproxy-ports",
             ports,
-            modules=["tests/test_01_cluster.py"],
+            modules=PREFLIGHT,
         )
         assert done.returncode == 3, done.stdout[-2000:]
         assert message in done.stdout and "does not serve PostgreSQL" in done.stdout, done.stdout[
@@ -76,7 +87,7 @@ def test_members_etcd_lists_without_an_address_are_named(own_cluster, tmp_path):
     done, _ = grade_as_foreign(
         own_cluster,
         tmp_path,
-        modules=["tests/test_01_cluster.py"],
+        modules=PREFLIGHT,
         members=own_cluster.member_names()[:2],
     )
     assert done.returncode == 3, done.stdout[-2000:]
@@ -100,21 +111,12 @@ def test_a_cluster_of_fewer_than_three_members_is_refused(own_cluster, tmp_path)
             f"{stopped}'s member key to leave etcd", gone, timeout=own_cluster.deadlines.failover
         )
         remaining = [name for name in own_cluster.member_names() if name != stopped]
-        done, _ = grade_as_foreign(
-            own_cluster, tmp_path, modules=["tests/test_01_cluster.py"], members=remaining
-        )
+        done, _ = grade_as_foreign(own_cluster, tmp_path, modules=PREFLIGHT, members=remaining)
     finally:
         own_cluster.fault_control().start_member(stopped)
     assert done.returncode == 3, done.stdout[-2000:]
     assert "the cluster has 2 members in etcd" in done.stdout, done.stdout[-2000:]
     own_cluster.wait_healthy()
-
-
-# Tests of these modules that only read: they run on a foreign cluster without --allow-changes.
-READ_ONLY_IN_ACTING_MODULES = {
-    "test_step10_history_shows_a_promotion_every_member_followed",
-    "test_step13_running_max_connections_is_the_dynamic_configuration_on_every_member",
-}
 
 
 def test_without_allow_changes_acting_steps_are_skipped_with_the_reason(own_cluster, tmp_path):
