@@ -35,7 +35,7 @@ from psycopg import sql
 
 from fixtures import lanes
 from fixtures.child_run import HOMEWORK_MODULES, ROOT, read_junit, run_pytest
-from fixtures.cluster import one_row
+from fixtures.cluster import SWITCHOVER_ANSWER_TIMEOUT, one_row
 from fixtures.docker_cluster import (
     LABEL_KEEP,
     LABEL_OWNER,
@@ -127,9 +127,9 @@ class HomeworkCluster:
         container.reload()
         return container.attrs["NetworkSettings"]["Networks"][self.network.name]["IPAddress"]
 
-    def rest(self, member: str, path: str, method: str = "GET", **kwargs):
+    def rest(self, member: str, path: str, method: str = "GET", timeout: float = 10, **kwargs):
         url = f"http://{LOOPBACK}:{self.port(self.nodes[member], 8008)}{path}"
-        return requests.request(method, url, timeout=10, **kwargs)
+        return requests.request(method, url, timeout=timeout, **kwargs)
 
     def connect(self, member: str, dbname: str = "postgres"):
         return psycopg.connect(
@@ -295,7 +295,11 @@ def do_the_homework(hw: HomeworkCluster) -> dict:
     hw.wait_settled(leader=candidate)
     # Step 11: switchover back over the REST API, leader and candidate named.
     answer = hw.rest(
-        candidate, "/switchover", method="POST", json={"leader": candidate, "candidate": first}
+        candidate,
+        "/switchover",
+        method="POST",
+        json={"leader": candidate, "candidate": first},
+        timeout=SWITCHOVER_ANSWER_TIMEOUT,
     )
     assert answer.status_code == 200, answer.text
     hw.wait_settled(leader=first)

@@ -2,7 +2,13 @@
 
 import pytest
 
-from fixtures.cluster import Cluster, Credentials
+from fixtures.cluster import (
+    COMMAND_TIMEOUT,
+    DIAGNOSTICS_COMMAND_TIMEOUT,
+    Cluster,
+    CommandResult,
+    Credentials,
+)
 
 
 class ViewOnly(Cluster):
@@ -26,7 +32,7 @@ class ViewOnly(Cluster):
     def etcd_endpoint(self):
         raise NotImplementedError
 
-    def patronictl(self, *args, member=None):
+    def patronictl(self, *args, member=None, timeout=None):
         raise NotImplementedError
 
     def log_tails(self, lines=30):
@@ -77,6 +83,20 @@ def test_diagnostics_never_show_the_passwords():
     text = ViewOnly().diagnostics()
     assert "s3cret-pw" not in text
     assert "FATAL: password *** was wrong" in text
+
+
+def test_diagnostics_bound_patronictl_which_waits_on_a_stopped_etcd():
+    asked = []
+
+    class EtcdDown(ViewOnly):
+        def patronictl(self, *args, member=None, timeout=None):
+            asked.append((args, timeout))
+            return CommandResult(124, "", "patronictl list: no answer in 20s")
+
+    text = EtcdDown().diagnostics()
+    assert asked == [(("list",), DIAGNOSTICS_COMMAND_TIMEOUT)]
+    assert DIAGNOSTICS_COMMAND_TIMEOUT < COMMAND_TIMEOUT
+    assert "patronictl list (exit 124)" in text and "no answer in 20s" in text
 
 
 class Patroni3View(ViewOnly):
