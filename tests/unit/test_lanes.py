@@ -1,6 +1,7 @@
 """Which lane (worker) each test runs in, and what workers hand to the controller."""
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,67 @@ def test_a_selection_with_fewer_lanes_yields_with_fewer_workers():
     selected = {"homework", "homework-built", "student-haproxy", "grading-input", "unit"}
     assert lanes.yields("homework", selected, 5)  # -m "not faults"
     assert not lanes.yields("homework", selected, 4)
+
+
+def test_a_yielding_process_waits_while_a_fault_lane_measures_outages(monkeypatch, tmp_path):
+    monkeypatch.setenv(lanes.QUIET_DIR_VARIABLE, str(tmp_path))
+    monkeypatch.setenv(lanes.CPU_SHARES_VARIABLE, str(lanes.YIELDING_CPU_SHARES))
+    lanes.set_window("faults-sync", True)
+    lanes.set_window("faults-async", True)
+    assert lanes.open_windows(tmp_path) == ["faults-async", "faults-sync"]
+    began = time.monotonic()
+    waited = lanes.wait_for_quiet(limit=0.5)  # bounded: the windows stay open
+    assert 0.5 <= waited < 2 and time.monotonic() - began < 2
+    lanes.set_window("faults-sync", False)
+    lanes.set_window("faults-sync", False)  # closing twice is harmless
+    assert lanes.open_windows(tmp_path) == ["faults-async"]
+    lanes.set_window("faults-async", False)
+    assert lanes.wait_for_quiet(limit=5) < lanes.QUIET_POLL
+
+
+def test_only_a_yielding_process_waits_for_windows(monkeypatch, tmp_path):
+    monkeypatch.setenv(lanes.QUIET_DIR_VARIABLE, str(tmp_path))
+    monkeypatch.setenv(lanes.CPU_SHARES_VARIABLE, "")  # a fault lane, or no lanes at all
+    lanes.set_window("faults-sync", True)
+    assert lanes.wait_for_quiet(limit=5) == 0.0
+    monkeypatch.delenv(lanes.QUIET_DIR_VARIABLE)  # a run without workers: no windows
+    lanes.set_window("faults-async", True)
+    assert lanes.open_windows(tmp_path) == ["faults-sync"]
+
+
+def test_a_window_open_longer_than_the_limit_counts_as_closed(tmp_path):
+    # A fault lane whose worker died never closes its window: the others go on after
+    # the limit, counted from when the window was opened, not per test.
+    (tmp_path / "lane-faults-sync").touch()
+    old = time.time() - lanes.QUIET_WAIT_LIMIT - 1
+    os.utime(tmp_path / "lane-faults-sync", (old, old))
+    (tmp_path / "lane-faults-async").touch()
+    assert lanes.open_windows(tmp_path) == ["faults-async"]
+
+
+@pytest.mark.parametrize(
+    ("lane", "fixtures", "measures"),
+    [
+        ("faults-sync", ("healthy_cluster", "budgets"), True),
+        ("faults-sync", ("healthy_cluster", "scenario"), False),
+        ("homework", ("budgets",), None),
+    ],
+)
+def test_a_fault_lanes_tests_against_budgets_are_told_apart(lane, fixtures, measures):
+    assert lanes.measures_budgets(lane, fixtures) is measures
+
+
+def test_the_tests_against_budgets_come_first_in_their_lanes():
+    # Each fault lane's window closes after its last test against a budget; the lane's
+    # other tests come after, while the other lanes run.
+    import ast
+
+    source = (ROOT / "tests" / "test_07_faults.py").read_text()
+    tests = [
+        node
+        for node in ast.parse(source).body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    ]
+    uses_budgets = [any(a.arg == "budgets" for a in t.args.args) for t in tests]
+    assert any(uses_budgets)
+    assert uses_budgets == sorted(uses_budgets, reverse=True), [t.name for t in tests]
