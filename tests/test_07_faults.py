@@ -183,11 +183,14 @@ def test_leader_stopped_with_sigterm_hands_over_without_waiting_for_ttl(
 
 
 def test_leader_killed_with_sigkill_is_replaced_and_rejoins(
-    healthy_cluster, faults, mode, scenario, budgets
+    healthy_cluster, faults, mode, scenario, budgets, outage_over
 ):
     """`docker kill` of the leader: a replica takes over once the key expires; the old node,
     started again, rejoins as a replica (pg_rewind where its timeline diverged)."""
-    scenario.update(leader_loss_under_load(healthy_cluster, faults, "sigkill"))
+    # The lane's last outage against a budget: the other lanes go on during the rejoin.
+    scenario.update(
+        leader_loss_under_load(healthy_cluster, faults, "sigkill", outage_over=outage_over)
+    )
     check(mode, scenario, healthy_cluster, faults)
     budgets.check("sigkill", scenario)
 

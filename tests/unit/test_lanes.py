@@ -118,6 +118,22 @@ def test_a_yielding_process_waits_while_a_fault_lane_measures_outages(monkeypatc
     assert lanes.wait_for_quiet(limit=5) < lanes.QUIET_POLL
 
 
+def test_a_window_closes_once_its_lanes_last_outage_is_measured(monkeypatch, tmp_path):
+    monkeypatch.setenv(lanes.QUIET_DIR_VARIABLE, str(tmp_path))
+    module = "tests/test_07_faults.py"
+    first, last = f"{module}::test_a[sync]", f"{module}::test_b[sync]"
+    pending = {"faults-sync": {first, last}, "faults-async": {f"{module}::test_a[async]"}}
+    for lane in pending:
+        lanes.set_window(lane, True)
+    lanes.outage_measured(pending, last)  # measured early, inside the test
+    assert lanes.open_windows(tmp_path) == ["faults-async", "faults-sync"]
+    lanes.outage_measured(pending, first)
+    assert lanes.open_windows(tmp_path) == ["faults-async"]
+    lanes.outage_measured(pending, last)  # its teardown afterwards: nothing left to do
+    lanes.outage_measured(pending, f"{module}::test_c[sync]")  # not against a budget
+    assert lanes.open_windows(tmp_path) == ["faults-async"]
+
+
 def test_only_a_yielding_process_waits_for_windows(monkeypatch, tmp_path):
     monkeypatch.setenv(lanes.QUIET_DIR_VARIABLE, str(tmp_path))
     monkeypatch.setenv(lanes.CPU_SHARES_VARIABLE, "")  # a fault lane, or no lanes at all
