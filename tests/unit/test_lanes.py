@@ -67,6 +67,15 @@ def test_lanes_that_yield_the_cpu_are_the_cluster_lanes_without_budgets():
     assert not {"faults-sync", "faults-async", "unit"} & lanes.YIELDING_LANES
 
 
+def test_the_shorter_lanes_yield_to_the_homework_chains_too():
+    chains = {lanes.YIELDING[lane] for lane in ("homework", "homework-built")}
+    shorter = {lanes.YIELDING[lane] for lane in ("student-haproxy", "grading-input")}
+    assert chains == {lanes.CHAIN} and shorter == {lanes.SHORTER}
+    niceness, weight = lanes.SHORTER
+    assert niceness > lanes.CHAIN[0] and weight < lanes.CHAIN[1]
+    assert 1024 > lanes.CHAIN[1]  # and all of them to the fault lanes (Docker's default)
+
+
 def test_a_yielding_process_gives_its_containers_a_lower_cpu_weight(monkeypatch):
     niced: list[int] = []
     monkeypatch.setattr(lanes.os, "nice", niced.append)
@@ -75,10 +84,10 @@ def test_a_yielding_process_gives_its_containers_a_lower_cpu_weight(monkeypatch)
     # yield_cpu sets does not reach a later lane's containers in this process (-n 1).
     monkeypatch.setenv(lanes.CPU_SHARES_VARIABLE, "")
     assert lanes.cpu_shares() == {}
-    lanes.yield_cpu()
-    lanes.yield_cpu()  # once is enough
-    assert niced == [lanes.YIELDING_NICENESS]
-    assert lanes.cpu_shares() == {"cpu_shares": lanes.YIELDING_CPU_SHARES}
+    lanes.yield_cpu("grading-input")
+    lanes.yield_cpu("homework")  # once is enough: a process cannot take its priority back
+    assert niced == [lanes.SHORTER[0]]
+    assert lanes.cpu_shares() == {"cpu_shares": lanes.SHORTER[1]}
     monkeypatch.undo()
     assert os.environ.get(lanes.CPU_SHARES_VARIABLE) == before
 
@@ -104,7 +113,7 @@ def test_a_selection_with_fewer_lanes_yields_with_fewer_workers():
 
 def test_a_yielding_process_waits_while_a_fault_lane_measures_outages(monkeypatch, tmp_path):
     monkeypatch.setenv(lanes.QUIET_DIR_VARIABLE, str(tmp_path))
-    monkeypatch.setenv(lanes.CPU_SHARES_VARIABLE, str(lanes.YIELDING_CPU_SHARES))
+    monkeypatch.setenv(lanes.CPU_SHARES_VARIABLE, str(lanes.CHAIN[1]))
     lanes.set_window("faults-sync", True)
     lanes.set_window("faults-async", True)
     assert lanes.open_windows(tmp_path) == ["faults-async", "faults-sync"]
