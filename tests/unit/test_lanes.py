@@ -67,13 +67,14 @@ def test_lanes_that_yield_the_cpu_are_the_cluster_lanes_without_budgets():
     assert not {"faults-sync", "faults-async", "unit"} & lanes.YIELDING_LANES
 
 
-def test_the_shorter_lanes_yield_to_the_homework_chains_too():
-    chains = {lanes.YIELDING[lane] for lane in ("homework", "homework-built")}
-    shorter = {lanes.YIELDING[lane] for lane in ("student-haproxy", "grading-input")}
-    assert chains == {lanes.CHAIN} and shorter == {lanes.SHORTER}
-    niceness, weight = lanes.SHORTER
-    assert niceness > lanes.CHAIN[0] and weight < lanes.CHAIN[1]
-    assert 1024 > lanes.CHAIN[1]  # and all of them to the fault lanes (Docker's default)
+def test_each_yielding_lane_yields_to_the_longer_ones_and_all_to_the_fault_lanes():
+    homework, built, haproxy, grading = (
+        lanes.YIELDING[lane]
+        for lane in ("homework", "homework-built", "student-haproxy", "grading-input")
+    )
+    assert lanes.CHAINS == ("homework", "homework-built")
+    assert homework[0] < built[0] < haproxy[0] == grading[0] <= 19  # niceness
+    assert lanes.DOCKER_CPU_WEIGHT > homework[1] > built[1] > haproxy[1] == grading[1] >= 2
 
 
 def test_a_yielding_process_gives_its_containers_a_lower_cpu_weight(monkeypatch):
@@ -86,8 +87,9 @@ def test_a_yielding_process_gives_its_containers_a_lower_cpu_weight(monkeypatch)
     assert lanes.cpu_shares() == {}
     lanes.yield_cpu("grading-input")
     lanes.yield_cpu("homework")  # once is enough: a process cannot take its priority back
-    assert niced == [lanes.SHORTER[0]]
-    assert lanes.cpu_shares() == {"cpu_shares": lanes.SHORTER[1]}
+    niceness, weight = lanes.YIELDING["grading-input"]
+    assert niced == [niceness]
+    assert lanes.cpu_shares() == {"cpu_shares": weight}
     monkeypatch.undo()
     assert os.environ.get(lanes.CPU_SHARES_VARIABLE) == before
 
@@ -113,7 +115,7 @@ def test_a_selection_with_fewer_lanes_yields_with_fewer_workers():
 
 def test_a_yielding_process_waits_while_a_fault_lane_measures_outages(monkeypatch, tmp_path):
     monkeypatch.setenv(lanes.QUIET_DIR_VARIABLE, str(tmp_path))
-    monkeypatch.setenv(lanes.CPU_SHARES_VARIABLE, str(lanes.CHAIN[1]))
+    monkeypatch.setenv(lanes.CPU_SHARES_VARIABLE, str(lanes.YIELDING["homework"][1]))
     lanes.set_window("faults-sync", True)
     lanes.set_window("faults-async", True)
     assert lanes.open_windows(tmp_path) == ["faults-async", "faults-sync"]
@@ -125,6 +127,34 @@ def test_a_yielding_process_waits_while_a_fault_lane_measures_outages(monkeypatc
     assert lanes.open_windows(tmp_path) == ["faults-async"]
     lanes.set_window("faults-async", False)
     assert lanes.wait_for_quiet(limit=5) < lanes.QUIET_POLL
+
+
+def test_the_chains_start_their_clusters_before_the_shorter_lanes(monkeypatch, tmp_path):
+    monkeypatch.setenv(lanes.QUIET_DIR_VARIABLE, str(tmp_path))
+    lanes.set_window("faults-sync", True)
+    lanes.open_start_windows({"homework", "homework-built", "grading-input", "faults-sync"})
+    weight = {lane: lanes.YIELDING[lane][1] for lane in lanes.YIELDING}
+    everyone = ["faults-sync", "homework", "homework-built"]
+    assert lanes.open_windows(tmp_path, weight=weight["grading-input"]) == everyone
+    assert lanes.open_windows(tmp_path, weight=weight["student-haproxy"]) == everyone
+    for chain in lanes.CHAINS:  # a chain never waits for a chain
+        assert lanes.open_windows(tmp_path, weight=weight[chain]) == ["faults-sync"]
+    lanes.cluster_started("tests/test_09_grade_homework.py")  # the module's fixture
+    lanes.cluster_started("tests/test_01_cluster.py::test_a")
+    lanes.cluster_started("tests/test_10_student_haproxy.py::test_b")  # not a chain: no-op
+    lanes.cluster_started("tests/test_07_faults.py::test_c[sync]")  # nor its fault window
+    assert lanes.open_windows(tmp_path, weight=weight["grading-input"]) == ["faults-sync"]
+
+
+def test_a_selection_without_a_chain_opens_no_window_for_it(monkeypatch, tmp_path):
+    monkeypatch.setenv(lanes.QUIET_DIR_VARIABLE, str(tmp_path))
+    lanes.open_start_windows({"homework-built", "student-haproxy"})
+    assert lanes.open_windows(tmp_path) == ["homework-built"]
+
+
+def test_a_window_being_written_holds_everyone(tmp_path):
+    (tmp_path / "lane-homework").touch()  # opened, its weight not written yet
+    assert lanes.open_windows(tmp_path, weight=512) == ["homework"]
 
 
 def test_a_window_closes_once_its_lanes_last_outage_is_measured(monkeypatch, tmp_path):
