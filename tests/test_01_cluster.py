@@ -99,8 +99,10 @@ def test_patroni_endpoint_reports_role_state_timeline_version_and_scope(cluster)
     assert len(timelines) == 1, f"timelines {timelines}"
 
 
+@pytest.mark.extra
 def test_patronictl_list_inside_a_node_shows_every_member_and_the_leader(cluster, evidence):
-    """Step 10's tool: `patronictl list` run inside a node, as in the homework."""
+    """Step 10's tool: `patronictl list` run inside a node, as in the homework (extra
+    evidence: grading needs no patronictl, the REST API holds the same)."""
     table = cluster.patronictl("list")
     evidence("patronictl list", table.output)
     assert table.exit_code == 0, table.output
@@ -128,10 +130,19 @@ def test_sql_over_ssl_only_the_leader_is_not_in_recovery(cluster):
         )
 
 
+@pytest.mark.extra
 def test_remote_clients_without_ssl_are_rejected(cluster, evidence):
     """Spilo's pg_hba: `hostnossl all all all reject` for clients from outside the node, on
-    every member (the server refuses; the client's sslmode=require cannot decide this)."""
+    every member (the server refuses; the client's sslmode=require cannot decide this).
+    Extra evidence on a student's cluster: the homework does not require SSL (Spilo's
+    ALLOW_NOSSL lets clients in without it)."""
     if cluster.credentials.sslmode == "disable":
         pytest.skip("graded with sslmode=disable (--target-sslmode): SSL is not expected")
     for name in cluster.member_names():
-        evidence(f"{name} without SSL", cluster.refusal_without_ssl(cluster.pg_endpoint(name)))
+        try:
+            refusal = cluster.refusal_without_ssl(cluster.pg_endpoint(name))
+        except AssertionError as exc:
+            if cluster.started_by_suite:
+                raise
+            pytest.skip(f"extra evidence: {exc} (ALLOW_NOSSL); the homework does not require SSL")
+        evidence(f"{name} without SSL", refusal)

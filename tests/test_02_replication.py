@@ -10,7 +10,7 @@ performs the steps itself in a database of its own, never in replicatest.
 import psycopg.errors
 import pytest
 
-from fixtures import homework
+from fixtures import homework, student_work, verdicts
 
 pytestmark = [
     pytest.mark.order(2),
@@ -100,6 +100,33 @@ def test_step8_replicas_catch_up_to_lag_zero(healthy_cluster, record_property):
         "every replica at lag 0 in /cluster", probe, timeout=cluster.deadlines.converge
     )
     record_property("replica_lag_bytes", lags)
+
+
+def test_step8_every_replica_replays_what_it_receives(healthy_cluster, verdict):
+    """Step 8: on every replica WAL replay is not paused and has caught up with what the
+    replica received (a paused replay still shows lag 0 in /cluster)."""
+    cluster = healthy_cluster
+    replicas = cluster.replicas()
+
+    def probe():
+        state = student_work.replay_state(cluster, replicas)
+        return all(paused or not behind for paused, behind in state.values()), state
+
+    state = cluster.wait_for(
+        "every replica to replay what it received (or to show its replay paused)",
+        probe,
+        timeout=cluster.deadlines.converge,
+    )
+    problems = verdicts.replay_problems(state)
+    described = {name: f"paused {p}, behind {b}" for name, (p, b) in state.items()}
+    if problems:
+        verdict(verdicts.Grade(verdicts.FAIL, "; ".join(problems), {"replay": str(described)}))
+    else:
+        verdict(
+            verdicts.Grade(
+                verdicts.PASS, "every replica replays, none paused", {"replay": str(described)}
+            )
+        )
 
 
 def test_step8_replicas_are_read_only(healthy_cluster):

@@ -1,14 +1,17 @@
 """Homework step 11: a switchover over Patroni's REST API, with the homework's refusals first.
 
-Graded from the timeline history: after the failover of step 10, a second
-promotion. With changes allowed (always on the suite's own cluster) the suite
-also performs the homework's three requests and switches back.
+Graded from the timeline history and the members' logs: a promotion the old
+leader stepped down for as a switchover. With changes allowed (always on the
+suite's own cluster) the suite also performs the homework's three requests and
+switches back; those are never counted as the student's.
 """
 
 import json
 import time
 
 import pytest
+
+from fixtures import student_work, verdicts
 
 pytestmark = [
     pytest.mark.order(4),
@@ -112,15 +115,22 @@ def test_step11_switch_back_to_the_original_leader(
     assert healthy_cluster.leader() == start["leader"]
 
 
-def test_step11_history_shows_a_second_promotion(healthy_cluster, evidence):
-    """/history (as found, on a cluster someone else built) records two promotions or more:
-    the failover of step 10 and then the switchover."""
+def test_step11_a_switchover_is_in_the_history(healthy_cluster, verdict, evidence):
+    """A promotion in /history (as found, on a cluster someone else built) that the old
+    leader's log shows was a switchover (POST /switchover naming the leader, or `patronictl
+    switchover`). Promotions the suite made never count. Without the members' logs the kind
+    cannot be told: UNVERIFIED."""
     cluster = healthy_cluster
     history = cluster.history_to_grade()
     evidence("/history graded", json.dumps(history))
-    evidence("patronictl history", cluster.patronictl("history").output)
-    assert len(history) >= 2, (
-        f"{len(history)} promotion(s) in /history: a failover and a switchover make two"
+    found = student_work.read_promotions(cluster, history)
+    if found.log_notes:
+        evidence("members' logs not read", found.log_notes)
+    verdict(
+        verdicts.grade_promotion_kind(
+            found.promotions,
+            verdicts.SWITCHOVER,
+            'POST /switchover to the leader with {"leader": <leader>, "candidate": <replica>}',
+            found.logs_given,
+        )
     )
-    leaders = [entry[4] for entry in history if len(entry) > 4]  # Patroni 2.0+ records them
-    evidence("new leader of each promotion", leaders)

@@ -18,7 +18,9 @@ from fixtures.child_run import HOMEWORK_MODULES, ROOT, outcomes, read_junit, run
 pytestmark = [
     pytest.mark.order(10),
     pytest.mark.cluster,
-    pytest.mark.homework("12: client connections through the student's own HAProxy config"),
+    pytest.mark.homework(
+        "grading: step 12 behind the student's own haproxy.cfg on the suite's cluster"
+    ),
 ]
 
 HOMEWORK_CFG = ROOT / "haproxy" / "homework.cfg"
