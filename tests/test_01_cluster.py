@@ -21,6 +21,10 @@ def test_cluster_has_one_leader_and_streaming_replicas_on_one_timeline(cluster):
     """Step 3-4: all nodes joined one cluster through etcd (REST /cluster)."""
     members = cluster.members()
     names = sorted(m["name"] for m in members)
+    assert len(names) >= cluster.expected_members, (
+        f"/cluster lists {len(names)} members ({', '.join(names)}); the homework needs "
+        f"{cluster.expected_members}: start the missing node"
+    )
     assert names == sorted(cluster.member_names()), f"/cluster lists {names}"
     roles = sorted(m["role"] for m in members)
     assert roles.count("leader") == 1, f"roles: {roles}"

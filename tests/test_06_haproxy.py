@@ -16,6 +16,7 @@ import psycopg.errors
 import pytest
 
 from fixtures import verdicts
+from fixtures.waiting import WaitTimeout
 
 pytestmark = [
     pytest.mark.order(6),
@@ -66,11 +67,20 @@ def routes(healthy_cluster):
         problems, described = routing_problems(cluster, rw, ro)
         return not problems, problems or described
 
-    cluster.wait_for(
-        f"HAProxy's stats to agree with Patroni (section {rw} on the leader, {ro} on the replicas)",
-        probe,
-        timeout=cluster.deadlines.haproxy,
-    )
+    try:
+        cluster.wait_for(
+            f"HAProxy's stats to agree with Patroni (section {rw} on the leader, {ro} on the "
+            "replicas)",
+            probe,
+            timeout=cluster.deadlines.haproxy,
+        )
+    except WaitTimeout as exc:  # one line in the homework's terms; the details stay below
+        problems, _ = routing_problems(cluster, rw, ro)
+        raise WaitTimeout(
+            f"HAProxy does not route as Patroni says ({'; '.join(problems) or 'see below'}): "
+            f"check the server lines and the health check of each section in haproxy.cfg\n"
+            f"{exc}"
+        ) from None
     return {"rw": rw, "ro": ro, "leader": cluster.leader(), "replicas": cluster.replicas()}
 
 

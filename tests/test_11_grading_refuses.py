@@ -1,10 +1,11 @@
 """Grading refuses what it cannot grade or may not do.
 
 A grading run (the homework modules pointed at a cluster through options only, as
-in test_08) with a wrong scope, an unreachable etcd or REST API, a wrong password,
-wrong HAProxy ports, a member without an address, or a cluster of fewer than three
-members stops before any step, exit status 3, with one message that names what is
-wrong; without --allow-changes it skips every acting step with the reason. These
+in test_08) with a wrong scope, an unreachable etcd, a wrong password, wrong HAProxy
+ports or a member without an address stops before any step, exit status 3, with one
+message that names what is wrong and a sheet that says it; a member that does not
+answer, or a cluster of fewer than three, is graded (the steps that need the missing
+member FAIL); without --allow-changes it skips every acting step with the reason. These
 need a running cluster but not the homework lane's, so they run on a cluster of
 their own beside it (fixtures/lanes.py).
 """
@@ -27,8 +28,8 @@ PREFLIGHT = ["tests/test_01_cluster.py"]
 
 # Tests of these modules that only read: they run on a foreign cluster without --allow-changes.
 READ_ONLY_IN_ACTING_MODULES = {
-    "test_step10_history_shows_a_promotion_every_member_followed",
-    "test_step13_running_max_connections_is_the_dynamic_configuration_on_every_member",
+    "test_step10_a_manual_failover_is_in_the_history_and_every_member_followed",
+    "test_step13_a_restart_parameter_changed_after_bootstrap_runs_on_every_member",
 }
 
 
@@ -36,18 +37,32 @@ READ_ONLY_IN_ACTING_MODULES = {
     "change, message",
     [
         (["--scope", "nosuchscope"], "scope 'nosuchscope' has no members in etcd"),
-        (["--target-member", "node1=http://127.0.0.1:1"], "node1's REST API at http://127.0.0.1:1"),
         (["--target-etcd", "127.0.0.1:1"], "etcd at 127.0.0.1:1 is not reachable"),
     ],
 )
 def test_bad_input_stops_the_grading_run_with_one_clear_message(
     own_cluster, tmp_path, change, message
 ):
-    """An unreachable etcd or REST API, or a wrong scope: one message, before any step."""
+    """An unreachable etcd or a wrong scope: nothing can be graded. One message, before any
+    step, and a sheet that says why (no stale one left)."""
+    sheet = tmp_path / "child.md"
+    sheet.write_text("the previous student's sheet")
     done, _ = grade_as_foreign(own_cluster, tmp_path, *change, modules=PREFLIGHT)
     assert done.returncode == 3, done.stdout[-2000:]
     assert message in done.stdout, done.stdout[-2000:]
     assert "Traceback" not in done.stdout and " passed" not in done.stdout
+    written = sheet.read_text()
+    assert "NOT GRADED" in written and message in written, written
+
+
+def test_a_member_whose_rest_api_does_not_answer_is_graded_as_down(own_cluster, tmp_path):
+    """Not refused: the steps that need every member FAIL, naming the member and why."""
+    done, xml = grade_as_foreign(
+        own_cluster, tmp_path, "--target-member", "node1=http://127.0.0.1:1", modules=PREFLIGHT
+    )
+    assert done.returncode == 1, done.stdout[-2000:]
+    sheet = (tmp_path / "child.md").read_text()
+    assert "| **FAIL** |" in sheet and "node1's REST API at http://127.0.0.1:1" in sheet, sheet
 
 
 def test_wrong_password_stops_the_grading_run_with_one_clear_message(own_cluster, tmp_path):
@@ -96,9 +111,11 @@ def test_members_etcd_lists_without_an_address_are_named(own_cluster, tmp_path):
     ]
 
 
-def test_a_cluster_of_fewer_than_three_members_is_refused(own_cluster, tmp_path):
+def test_a_cluster_of_fewer_than_three_members_is_graded_and_fails_steps_1_to_6(
+    own_cluster, tmp_path
+):
     """The homework needs three members: with one stopped and gone from etcd, the grading
-    run stops before any step. The member is started again afterwards."""
+    run is not refused; steps 1-6 FAIL saying so. The member is started again afterwards."""
     stopped = own_cluster.replicas()[0]
     own_cluster.fault_control().stop_member(stopped)
     try:
@@ -114,14 +131,16 @@ def test_a_cluster_of_fewer_than_three_members_is_refused(own_cluster, tmp_path)
         done, _ = grade_as_foreign(own_cluster, tmp_path, modules=PREFLIGHT, members=remaining)
     finally:
         own_cluster.fault_control().start_member(stopped)
-    assert done.returncode == 3, done.stdout[-2000:]
-    assert "the cluster has 2 members in etcd" in done.stdout, done.stdout[-2000:]
+    assert done.returncode == 1, done.stdout[-2000:]
+    sheet = (tmp_path / "child.md").read_text()
+    assert "| **FAIL** |" in sheet and "the homework needs 3" in sheet, sheet
     own_cluster.wait_healthy()
 
 
 def test_without_allow_changes_acting_steps_are_skipped_with_the_reason(own_cluster, tmp_path):
     """Failover, switchover and restart do not run on someone's cluster unless allowed;
-    the steps are graded from what the cluster shows instead (two promotions, made here)."""
+    the steps are graded from what the cluster shows instead (a failover, a switchover and
+    a restart parameter changed, made here as a student would)."""
     homework.play_the_student(own_cluster)
     done, xml = grade_as_foreign(
         own_cluster, tmp_path, modules=["tests/test_03_failover.py", "tests/test_05_restart.py"]
