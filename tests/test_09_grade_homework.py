@@ -275,7 +275,9 @@ def replica_stopped(homework_cluster, runs, acting_run):
     hw = homework_cluster
     replica = seed_cluster.a_replica(hw)
     args = seed_cluster.target_args(hw)  # the teacher's options, every member named
+    address = hw.address(hw.nodes[replica])
     hw.nodes[replica].stop(timeout=30)
+    seed_cluster.wait_server_down(hw, address)
     return runs("a replica stopped", args=args)
 
 

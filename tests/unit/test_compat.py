@@ -19,8 +19,8 @@ def test_version_tuple(text, expected):
     assert version_tuple(text) == expected
 
 
-@pytest.mark.parametrize("version", ["3.0.0", "3.3.2", "4.0.4", "4.1.5"])
-def test_patroni_3_and_4_are_graded(version):
+@pytest.mark.parametrize("version", ["2.0.0", "2.1.7", "3.0.0", "3.3.2", "4.0.4", "4.1.5"])
+def test_patroni_2_3_and_4_are_graded(version):
     assert patroni_problem("node1", version) is None
 
 
@@ -33,7 +33,8 @@ def refusal(member: str, version: str | None) -> str:
 
 def test_older_patroni_is_named_in_a_clear_message():
     problem = refusal("e9477f065cf0", "1.6.4")
-    assert "e9477f065cf0 runs Patroni 1.6.4" in problem and "3.0 or newer" in problem
+    assert "e9477f065cf0 runs Patroni 1.6.4" in problem and "2.0 or newer" in problem
+    assert "Spilo 2.x" in problem
     assert "does not report its Patroni version" in refusal("node1", None)
 
 

@@ -165,6 +165,25 @@ def test_patroni_before_3_logs_a_switchover_as_a_manual_failover():
     assert kinds == [EITHER, EITHER]
 
 
+def test_patroni_before_3_is_told_by_the_request_its_rest_api_logged():
+    old_a = parse_member_log(
+        "a",
+        "2026-11-30 10:00:00,001 INFO: Lock owner: a; I am a\n"
+        "2026-11-30 10:04:59,000 INFO: received switchover request with leader=a "
+        "candidate=b scheduled_at=None\n"
+        "2026-11-30 10:05:00,100 INFO: manual failover: demoting myself\n",
+    )
+    old_b = parse_member_log(
+        "b",
+        "2026-11-30 09:59:58,000 INFO: Lock owner: a; I am b\n"
+        "2026-11-30 10:09:59,000 INFO: received failover request with leader=b "
+        "candidate=a scheduled_at=None\n"
+        "2026-11-30 10:10:00,000 INFO: manual failover: demoting myself\n",
+    )
+    kinds = [p.kind for p in classify_promotions(HISTORY[:2], [old_a, old_b], "2.1.7")]
+    assert kinds == [SWITCHOVER, MANUAL_FAILOVER]
+
+
 def test_steps_10_and_11_pass_on_their_own_kind_only():
     promotions = classify_promotions(HISTORY[:1], logs(), "4.1.5")  # a switchover only
     assert grade_promotion_kind(promotions, SWITCHOVER, "", True).verdict == PASS
