@@ -160,20 +160,24 @@ def elapsed_since(start):
     return round(time.monotonic() - start, 2)
 
 
-def test_planned_switchover_while_writing(healthy_cluster, faults, mode, scenario, budgets):
+def test_planned_switchover_while_writing(
+    healthy_cluster, faults, mode, scenario, budgets, measuring
+):
     """A switchover through the REST API under write load; the write outage within its
     budget (see ``budgets``)."""
-    scenario.update(switchover_under_load(healthy_cluster, faults))
+    with measuring():
+        scenario.update(switchover_under_load(healthy_cluster, faults))
     check(mode, scenario, healthy_cluster, faults)
     budgets.check("switchover", scenario)
 
 
 def test_leader_stopped_with_sigterm_hands_over_without_waiting_for_ttl(
-    healthy_cluster, faults, mode, scenario, budgets
+    healthy_cluster, faults, mode, scenario, budgets, measuring
 ):
     """SIGTERM to the leader (as `docker stop` sends): the key is released, a replica takes
     over before ttl. Timed from the signal, not from the container's exit."""
-    scenario.update(leader_loss_under_load(healthy_cluster, faults, "sigterm"))
+    with measuring():
+        scenario.update(leader_loss_under_load(healthy_cluster, faults, "sigterm"))
     check(mode, scenario, healthy_cluster, faults)
     ttl = PatroniTimings.of(healthy_cluster).ttl
     assert scenario["new_leader_seconds"] < ttl, (
@@ -183,14 +187,12 @@ def test_leader_stopped_with_sigterm_hands_over_without_waiting_for_ttl(
 
 
 def test_leader_killed_with_sigkill_is_replaced_and_rejoins(
-    healthy_cluster, faults, mode, scenario, budgets, outage_over
+    healthy_cluster, faults, mode, scenario, budgets, measuring
 ):
     """`docker kill` of the leader: a replica takes over once the key expires; the old node,
     started again, rejoins as a replica (pg_rewind where its timeline diverged)."""
-    # The lane's last outage against a budget: the other lanes go on during the rejoin.
-    scenario.update(
-        leader_loss_under_load(healthy_cluster, faults, "sigkill", outage_over=outage_over)
-    )
+    with measuring():
+        scenario.update(leader_loss_under_load(healthy_cluster, faults, "sigkill"))
     check(mode, scenario, healthy_cluster, faults)
     budgets.check("sigkill", scenario)
 
@@ -259,7 +261,7 @@ def test_etcd_lost_the_cluster_behaves_as_patroni_documents(
                     timings.ttl + 2 * timings.loop_wait + 5,
                     diagnostics=cluster.diagnostics,
                 )
-                load.writer.wait_for_acknowledged(20, timeout=30)
+                load.writer.wait_for_acknowledged(20, timeout=cluster.deadlines.converge)
             else:
                 cluster.wait_for(
                     f"{leader} to demote without etcd",

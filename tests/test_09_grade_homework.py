@@ -33,7 +33,7 @@ import uuid
 import pytest
 from psycopg import sql
 
-from fixtures import lanes, seed_cluster
+from fixtures import seed_cluster
 from fixtures.docker_cluster import DockerUnavailable, docker_client
 from fixtures.plugin import stop_run
 from fixtures.seed_cluster import (
@@ -133,17 +133,16 @@ def without_counters(found: dict) -> dict:
 
 # ----------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
-def homework_cluster(own_clusters, progress, request):
+def homework_cluster(own_clusters, progress, request, deadlines):
     """Built as the seed builds it, HAProxy running from the start, step 7 done."""
     try:
         client = docker_client()
     except DockerUnavailable as exc:
         stop_run(request.session, f"no Docker daemon: {exc}")
-    hw = HomeworkCluster(client, uuid.uuid4().hex[:8])
+    hw = HomeworkCluster(client, uuid.uuid4().hex[:8], deadlines=deadlines)
     try:
         progress(f"homework {hw.run_id}: etcd (v2) and three nodes with ETCD_HOST, as the seed")
         hw.start()
-        lanes.cluster_started(request.node.nodeid)  # before the steps: the others may start
         hw.start_haproxy()
         seed_cluster.create_replicatest(hw)
         seed_cluster.wait_routed(hw)

@@ -26,19 +26,21 @@ pytestmark = [
 HOMEWORK_CFG = ROOT / "haproxy" / "homework.cfg"
 
 
-def run_child(tmp_path, config: Path, *modules: str, timeout: float = 900):
+def run_child(tmp_path, config: Path, *modules: str, timeout: float):
     reports = tmp_path / "reports"
     args = ["--haproxy-config", str(config), *modules]
     return run_pytest(args, reports / "junit.xml", os.environ, timeout), reports
 
 
 def test_every_homework_step_passes_behind_the_seeds_haproxy_cfg(
-    own_clusters, tmp_path, evidence, record_property
+    own_clusters, tmp_path, evidence, record_property, deadlines
 ):
     """All homework modules against the suite's cluster behind haproxy/homework.cfg: every
     step passes, the file as run is kept, and the switchover times under the student's
     check settings are recorded."""
-    done, reports = run_child(tmp_path, HOMEWORK_CFG, *HOMEWORK_MODULES)
+    done, reports = run_child(
+        tmp_path, HOMEWORK_CFG, *HOMEWORK_MODULES, timeout=deadlines.child_run
+    )
     xml = reports / "junit.xml"
     assert xml.exists(), f"the run left no report:\n{done.stdout[-3000:]}{done.stderr[-2000:]}"
     found = outcomes(xml)
@@ -56,22 +58,24 @@ def test_every_homework_step_passes_behind_the_seeds_haproxy_cfg(
                 record_property(f"student_cfg_{name}", case.properties[name])
 
 
-def test_a_file_haproxy_rejects_stops_the_run_with_haproxys_words(own_clusters, tmp_path):
+def test_a_file_haproxy_rejects_stops_the_run_with_haproxys_words(
+    own_clusters, tmp_path, deadlines
+):
     """One message, HAProxy's own, and exit 3 before any step."""
     broken = tmp_path / "broken.cfg"
     broken.write_text(HOMEWORK_CFG.read_text().replace("maxconn 100 check", "maxconn 100 chek"))
-    done, _ = run_child(tmp_path, broken, "tests/test_01_cluster.py", timeout=300)
+    done, _ = run_child(tmp_path, broken, "tests/test_01_cluster.py", timeout=deadlines.child_run)
     assert done.returncode == 3, done.stdout[-2000:]
     assert "HAProxy rejects the configuration" in done.stdout, done.stdout[-2000:]
     assert "unknown keyword 'chek'" in done.stdout, done.stdout[-2000:]
     assert " passed" not in done.stdout and "Traceback" not in done.stdout
 
 
-def test_a_file_without_a_read_only_section_is_refused_before_anything_starts(tmp_path):
+def test_a_file_without_a_read_only_section_is_refused_before_anything_starts(tmp_path, deadlines):
     """The sections bound to 5000 and 5001 must exist: refused when options are read."""
     cfg = HOMEWORK_CFG.read_text()
     without = tmp_path / "no-read-only.cfg"
     without.write_text(cfg[: cfg.index("listen batman2")])
-    done, _ = run_child(tmp_path, without, "tests/test_01_cluster.py", timeout=120)
+    done, _ = run_child(tmp_path, without, "tests/test_01_cluster.py", timeout=deadlines.child_run)
     assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]
     assert "no section binds the read-only port 5001" in done.stderr, done.stderr[-2000:]

@@ -7,7 +7,7 @@ message that names what is wrong and a sheet that says it; a member that does no
 answer, or a cluster of fewer than three, is graded (the steps that need the missing
 member FAIL); without --allow-changes it skips every acting step with the reason. These
 need a running cluster but not the homework lane's, so they run on a cluster of
-their own beside it (fixtures/lanes.py).
+their own beside it (fixtures/registry.py).
 """
 
 import pytest
@@ -56,13 +56,15 @@ def test_bad_input_stops_the_grading_run_with_one_clear_message(
 
 
 def test_a_member_whose_rest_api_does_not_answer_is_graded_as_down(own_cluster, tmp_path):
-    """Not refused: the steps that need every member FAIL, naming the member and why."""
+    """Not refused, even when it is the leader's: the steps that need every member FAIL,
+    and the sheet names the member and why."""
+    leader = own_cluster.leader()
     done, xml = grade_as_foreign(
-        own_cluster, tmp_path, "--target-member", "node1=http://127.0.0.1:1", modules=PREFLIGHT
+        own_cluster, tmp_path, "--target-member", f"{leader}=http://127.0.0.1:1", modules=PREFLIGHT
     )
     assert done.returncode == 1, done.stdout[-2000:]
     sheet = (tmp_path / "child.md").read_text()
-    assert "| **FAIL** |" in sheet and "node1's REST API at http://127.0.0.1:1" in sheet, sheet
+    assert "| **FAIL** |" in sheet and f"{leader}'s REST API at http://127.0.0.1:1" in sheet, sheet
 
 
 def test_wrong_password_stops_the_grading_run_with_one_clear_message(own_cluster, tmp_path):

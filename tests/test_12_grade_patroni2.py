@@ -34,7 +34,7 @@ STATS_URI, STATS_AUTH = "/haproxy_stats", "teacher:not-a-secret"
 
 
 @pytest.fixture(scope="module")
-def older_cluster(own_clusters, progress, request):
+def older_cluster(own_clusters, progress, request, deadlines):
     try:
         client = docker_client()
         image = ensure_image(client, IMAGES["node-patroni2"], progress=progress)
@@ -42,7 +42,9 @@ def older_cluster(own_clusters, progress, request):
         stop_run(request.session, f"no Docker daemon: {exc}")
     except ImageError as exc:
         stop_run(request.session, f"images: {exc}")
-    hw = seed_cluster.HomeworkCluster(client, uuid.uuid4().hex[:8], image=image)
+    hw = seed_cluster.HomeworkCluster(
+        client, uuid.uuid4().hex[:8], image=image, deadlines=deadlines
+    )
     try:
         progress(f"homework {hw.run_id}: Patroni 2.x nodes with ETCD_HOST, as Spilo 2.x ran")
         hw.start()

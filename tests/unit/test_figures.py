@@ -36,3 +36,16 @@ def test_missing_values_show_as_dashes():
 def test_a_missing_file_is_a_clear_error(tmp_path, capsys):
     assert main([str(tmp_path / "none.json")]) == 2
     assert "no figures at" in capsys.readouterr().err
+
+
+def test_the_figures_file_keeps_the_sections_not_measured_again(tmp_path):
+    from fixtures.figures import update_markdown
+
+    path = tmp_path / "FIGURES.md"
+    update_markdown(path, "benchmark", "| a | b |", "python -m fixtures.benchmark --repeat 3")
+    update_markdown(path, "run", "| scenario | mode |", "python -m fixtures.figures --write F")
+    update_markdown(path, "run", "| scenario | mode | again |", "python -m fixtures.figures")
+    text = path.read_text()
+    assert text.count("<!-- figures:run -->") == 1 and "| scenario | mode | again |" in text
+    assert "| a | b |" in text and "`python -m fixtures.benchmark --repeat 3`" in text
+    assert text.index("Fault scenarios") < text.index("Benchmark")

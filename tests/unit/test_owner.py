@@ -1,11 +1,10 @@
 """Whose run is it: leftovers are removed only when their owner is surely gone."""
 
-import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
-from fixtures import docker_cluster
 from fixtures.docker_cluster import (
     LABEL_OWNER,
     LABEL_RUN,
@@ -14,44 +13,67 @@ from fixtures.docker_cluster import (
     remove_leftovers,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def test_this_process_owns_a_live_run():
     assert _owner_alive(_owner())
 
 
-def test_a_finished_process_of_this_namespace_is_gone():
-    child = subprocess.run(
-        [sys.executable, "-c", "from fixtures.docker_cluster import _owner; print(_owner())"],
-        capture_output=True,
+def child_owner(*, exit_after: bool = True) -> subprocess.Popen:
+    """A process that takes its owner label, prints it and (unless told) ends."""
+    code = "from fixtures.ownership import owner; print(owner(), flush=True)"
+    if not exit_after:
+        code += "; import sys; sys.stdin.read()"
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.PIPE,
         text=True,
-        check=True,
-        cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+        cwd=ROOT,
     )
-    assert not _owner_alive(child.stdout.strip())
 
 
-def test_a_reused_pid_with_another_start_time_is_gone():
-    host, namespace, pid, started = _owner().split(":")
-    assert not _owner_alive(f"{host}:{namespace}:{pid}:{int(started) - 1}")
+def test_a_finished_process_is_gone_a_running_one_is_not():
+    """Without /proc (macOS): a run's worker that still runs is never judged gone, so no
+    run or worker removes another's containers; one that ended is."""
+    running = child_owner(exit_after=False)
+    assert running.stdout is not None
+    try:
+        label = running.stdout.readline().strip()
+        assert label.startswith("pgha2:") and _owner_alive(label)
+    finally:
+        running.communicate("")
+    assert not _owner_alive(label)
+    ended = child_owner()
+    assert not _owner_alive(ended.communicate()[0].strip())
 
 
-def test_runs_of_another_pid_namespace_or_host_are_left_alone(monkeypatch):
-    host, namespace, pid, started = _owner().split(":")
-    # Same host name and PID, another PID namespace: a CI job in another container.
-    assert _owner_alive(f"{host}:{namespace}0:{pid}:0")
-    assert _owner_alive(f"not-{socket.gethostname()}:{namespace}:{pid}:0")
-    # Labels of the old form (host:pid) are not judged either.
-    assert _owner_alive(f"{host}:{pid}")
+def test_runs_of_another_host_or_temp_directory_or_older_labels_are_left_alone():
+    token = _owner().split(":")[2]
+    assert _owner_alive(f"pgha2:not-{socket.gethostname()}:{token}")
+    assert _owner_alive(f"pgha2:{socket.gethostname()}:{'0' * 32}")  # no lock file here
+    assert _owner_alive(f"{socket.gethostname()}:4026531836:123:456")  # the older form
 
 
-def test_start_time_of_a_missing_process_is_unknown():
-    assert docker_cluster._start_time(2**22 + 12345) is None
+def test_no_proc_is_read(monkeypatch):
+    import builtins
+
+    real_open = builtins.open
+
+    def guarded(path, *args, **kwargs):
+        assert not str(path).startswith("/proc"), path
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded)
+    assert _owner_alive(_owner())
+    assert _owner_alive("pgha2:elsewhere:abc")
 
 
 class Vanished:
     """A container of a dead run that another run removed while this one was listing."""
 
-    labels = {LABEL_OWNER: "gone:0:1:0", LABEL_RUN: "dead"}
+    labels = {LABEL_OWNER: "pgha2:gone:0", LABEL_RUN: "dead"}
 
     def remove(self, **kwargs):
         import docker.errors

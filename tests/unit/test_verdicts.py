@@ -233,3 +233,24 @@ def test_a_paused_or_lagging_replay_is_a_problem():
     assert replay_problems({"a": (False, False)}) == []
     problems = replay_problems({"a": (True, True), "b": (False, True)})
     assert "paused" in problems[0] and "behind" in problems[1]
+
+
+def test_promotions_seconds_apart_each_get_their_own_request():
+    """A failover and, five seconds later, a switchover: the later step down is not the
+    earlier promotion's."""
+    a = parse_member_log(
+        "a",
+        "2026-11-30 12:40:00,000 INFO: started\n"
+        "2026-11-30 12:42:46,500 INFO: manual failover: demoting myself\n",
+    )
+    b = parse_member_log(
+        "b",
+        "2026-11-30 12:40:00,000 INFO: started\n"
+        "2026-11-30 12:42:51,900 INFO: switchover: demoting myself\n",
+    )
+    history = [
+        [1, 1, "r", "2026-11-30T12:42:48.417751+00:00", "b"],
+        [2, 2, "r", "2026-11-30T12:42:53.789751+00:00", "a"],
+    ]
+    kinds = [p.kind for p in classify_promotions(history, [a, b], "4.1.5")]
+    assert kinds == [MANUAL_FAILOVER, SWITCHOVER]

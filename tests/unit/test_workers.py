@@ -68,7 +68,7 @@ def test_sigterm_to_the_run_tears_down_every_workers_fixtures(suite, tmp_path):
                 (MARKS / f"interrupted-{{worker_id}}").write_text(str(exc))
                 raise
         """
-    suite.makepyfile(test_lane_a=body, test_lane_b=body)  # two lanes: a worker each
+    suite.makepyfile(test_lane_a=body, test_lane_b=body)  # two modules: a worker each
     run = suite.popen(
         [sys.executable, "-m", "pytest", "-n", "2", "-p", "no:cacheprovider"],
         stdin=None,

@@ -1,0 +1,72 @@
+"""The exclusive section of the fault measurements, between processes (no Docker)."""
+
+import multiprocessing
+import time
+
+import pytest
+
+from fixtures import exclusive
+
+
+def hold(kind: str, seconds: float, folder: str, events) -> None:
+    import os
+
+    os.environ[exclusive.VARIABLE] = folder
+    section = exclusive.sharing if kind == "share" else exclusive.measuring
+    with section(timeout=30):
+        events.put((kind, "in", time.monotonic()))
+        time.sleep(seconds)
+        events.put((kind, "out", time.monotonic()))
+
+
+@pytest.fixture
+def folder(monkeypatch):
+    made = exclusive.create()
+    yield made
+    exclusive.remove(made)
+
+
+def run(folder: str, plan: list[tuple[str, float, float]]) -> list[tuple[str, str, float]]:
+    context = multiprocessing.get_context("fork")
+    events = context.Queue()
+    processes = []
+    for kind, start_after, seconds in plan:
+        time.sleep(start_after)
+        process = context.Process(target=hold, args=(kind, seconds, folder, events))
+        process.start()
+        processes.append(process)
+    for process in processes:
+        process.join(timeout=60)
+    found = []
+    while not events.empty():
+        found.append(events.get())
+    return sorted(found, key=lambda e: e[2])
+
+
+def test_tests_share_and_a_measurement_waits_for_them_to_end(folder):
+    events = run(folder, [("share", 0, 0.6), ("share", 0.05, 0.6), ("measure", 0.1, 0.2)])
+    order = [(kind, what) for kind, what, _ in events]
+    assert order[:2] == [("share", "in"), ("share", "in")]  # side by side
+    assert order.index(("measure", "in")) > max(
+        i for i, e in enumerate(order) if e == ("share", "out")
+    )
+
+
+def test_no_test_starts_while_a_measurement_waits_or_runs(folder):
+    """The gate: a measurement waiting for a test in progress holds back new tests."""
+    events = run(folder, [("share", 0, 0.6), ("measure", 0.1, 0.4), ("share", 0.2, 0.1)])
+    order = [(kind, what) for kind, what, _ in events]
+    assert order == [
+        ("share", "in"),
+        ("share", "out"),
+        ("measure", "in"),
+        ("measure", "out"),
+        ("share", "in"),
+        ("share", "out"),
+    ]
+
+
+def test_without_workers_nothing_is_locked(monkeypatch):
+    monkeypatch.delenv(exclusive.VARIABLE, raising=False)
+    with exclusive.sharing(1) as waited, exclusive.measuring(1) as also:
+        assert (waited, also) == (0.0, 0.0)
