@@ -72,7 +72,7 @@ def mode(request, faults, healthy_cluster):
 def budgets(healthy_cluster, faults, pytestconfig):
     """The write-outage budgets (fixtures/deadlines.py), asserted for the suite's own HAProxy
     configuration; recorded only with --record-only or a student's --haproxy-config."""
-    settings = getattr(healthy_cluster, "settings", None)
+    settings = healthy_cluster.suite_settings()
     student_cfg = settings is not None and settings.haproxy_config is not None
     return OutageBudgets(
         PatroniTimings.of(healthy_cluster),
@@ -333,7 +333,7 @@ def test_a_member_that_cannot_rejoin_is_named_and_rebuilt(healthy_cluster, fault
     timings = PatroniTimings.of(cluster)
     victim = cluster.replicas()[0]
     began = time.time()
-    broken = cluster.exec(
+    broken = faults.run_in(
         victim, "sh", "-c", f"echo 9.6 > {PatroniNodeContainer.PGDATA}/PG_VERSION"
     )
     assert broken.exit_code == 0, broken.text
