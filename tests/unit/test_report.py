@@ -28,8 +28,9 @@ def test_one_row_per_step_with_its_verdict_and_why():
         {"cluster": "mine"},
     )
     assert "- cluster: mine" in text
-    assert "| 10: failover | **FAIL** | no promotion in /history |" in text
-    assert "| 11: switchover | **PASS** |  |" in text
+    assert "| 10: failover | **FAIL** | 0 / 15 | no promotion in /history |" in text
+    assert "| 11: switchover | **PASS** | 15 / 15 |  |" in text
+    assert "**Score: 15 / 100**" in text
     assert "Figures: failover_seconds = 2.7" in text
 
 
