@@ -84,3 +84,17 @@ def test_root_without_debootstrap_installs_it_with_apt_get(monkeypatch):
     monkeypatch.setattr(images.subprocess, "run", run)
     assert images._debootstrap(progress=lambda line: None) == "/usr/sbin/debootstrap"
     assert ran == ["update", "install"]
+
+
+def test_node_wheels_are_for_the_engines_architecture_not_the_hosts():
+    from fixtures.images import ImageError, node_platforms
+
+    assert node_platforms("x86_64")[0] == "manylinux2014_x86_64"
+    assert all(tag.endswith("_aarch64") for tag in node_platforms("aarch64"))
+    assert node_platforms("arm64") == node_platforms("aarch64")  # Docker Desktop on a Mac
+    try:
+        node_platforms("s390x")
+    except ImageError as exc:
+        assert "s390x" in str(exc)
+    else:
+        raise AssertionError("an architecture without wheels must be refused")
