@@ -1,0 +1,117 @@
+"""Grading a class: the roster, the class sheet in three forms, sheets handed in."""
+
+from pathlib import Path
+
+import pytest
+
+from fixtures import classroom, scoring
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="patroni-ha-acceptance">
+{cases}
+</testsuite></testsuites>
+"""
+CASE = """<testcase classname="tests.{module}" name="{name}"><properties>
+<property name="homework_step" value="{step}" /><property name="work" value="student" />
+<property name="verdict" value="{verdict}" /><property name="verdict_reason" value="{why}" />
+</properties>{failure}</testcase>"""
+
+
+def handed_in(tmp_path: Path, name: str, verdicts: dict[str, str]) -> Path:
+    labels = {
+        "1-6, 9": "1-6, 9: cluster",
+        "7-8": "7-8: replication",
+        "10": "10: failover with patronictl",
+        "11": "11: switchover",
+        "12": "12: HAProxy",
+        "13": "13: restart parameter",
+    }
+    cases = []
+    for key, verdict in verdicts.items():
+        failure = "<failure message='FAIL'>FAIL</failure>" if verdict == "FAIL" else ""
+        failure = "<skipped message='UNVERIFIED'/>" if verdict == "UNVERIFIED" else failure
+        cases.append(
+            CASE.format(
+                module="test_x",
+                name=f"test_{key}",
+                step=labels[key],
+                verdict=verdict,
+                why=f"why {key}",
+                failure=failure,
+            )
+        )
+    path = tmp_path / f"{name}.xml"
+    path.write_text(JUNIT.format(cases="\n".join(cases)))
+    return path
+
+
+def test_a_roster_in_yaml_or_csv(tmp_path):
+    yml = tmp_path / "class.yml"
+    yml.write_text(
+        "- student: alice\n  args: ['--target-etcd', '127.0.0.1:2379']\n"
+        "- student: bob\n  args: --target-etcd 127.0.0.1:2380 --scope dummy\n"
+        "  env: {PGHA_TARGET_PASSWORD: secret}\n"
+    )
+    entries = classroom.read_roster(yml)
+    assert [e.student for e in entries] == ["alice", "bob"]
+    assert entries[1].args == ["--target-etcd", "127.0.0.1:2380", "--scope", "dummy"]
+    assert entries[1].env == {"PGHA_TARGET_PASSWORD": "secret"}
+    table = tmp_path / "class.csv"
+    table.write_text('student,args\ncarol,"--target-etcd 127.0.0.1:2381"\n')
+    assert classroom.read_roster(table)[0].args == ["--target-etcd", "127.0.0.1:2381"]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [("[]", "no student"), ("- {args: []}", "entry 1 has no student"), ("x: 1", "expected a list")],
+)
+def test_a_bad_roster_is_one_clear_error(tmp_path, text, message):
+    path = tmp_path / "class.yml"
+    path.write_text(text)
+    with pytest.raises(classroom.RosterError, match=message):
+        classroom.read_roster(path)
+
+
+def test_students_named_twice_are_refused(tmp_path):
+    path = tmp_path / "class.yml"
+    path.write_text("- student: a\n- student: a\n")
+    with pytest.raises(classroom.RosterError, match="named twice: a"):
+        classroom.read_roster(path)
+
+
+def test_the_class_sheet_from_handed_in_reports_in_three_forms(tmp_path):
+    everything = dict.fromkeys(scoring.DEFAULT_POINTS, "PASS")
+    alice = classroom.graded_from_junit(
+        "alice", handed_in(tmp_path, "alice", everything), "handed in: alice.xml"
+    )
+    bob = classroom.graded_from_junit(
+        "bob",
+        handed_in(tmp_path, "bob", {**everything, "10": "FAIL", "13": "UNVERIFIED"}),
+        "handed in: bob.xml",
+    )
+    gone = classroom.Graded("carol", "teacher's run", {}, problem="etcd is not reachable")
+    out = tmp_path / "class"
+    paths = classroom.write_sheets([alice, bob, gone], dict(scoring.DEFAULT_POINTS), out)
+    md, table, page = (p.read_text() for p in paths)
+    assert (
+        "| alice | PASS | PASS | PASS | PASS | PASS | PASS | 100 / 100 | handed in: alice.xml |"
+        in md
+    )
+    assert "| bob | PASS | PASS | FAIL | PASS | PASS | UNVERIFIED | 70 / 100 |" in md
+    assert "- carol: etcd is not reachable" in md
+    assert 'student,score,max score,"1-6, 9"' in table.splitlines()[0]
+    assert "bob,70,100.0" in table
+    assert "<table id='class'>" in page and "title='why 10'" in page and "NOT GRADED" in page
+
+
+def test_an_unreachable_cluster_is_reported_and_the_others_still_graded(tmp_path):
+    """A real grading run (no Docker needed: it stops at the unreachable etcd)."""
+    entries = [
+        classroom.Entry("dave", ["--target-etcd", "127.0.0.1:1"]),
+        classroom.Entry("erin", ["--target-etcd", "127.0.0.1:1", "--allow-changes"]),
+    ]
+    graded = classroom.grade_roster(entries, tmp_path, jobs=2, say=lambda m: None)
+    assert [g.student for g in graded] == ["dave", "erin"]
+    assert "etcd at 127.0.0.1:1 is not reachable" in graded[0].problem
+    assert (tmp_path / "dave" / "report.md").exists()
+    assert "only reads" in graded[1].problem
