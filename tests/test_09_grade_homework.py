@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 
 import pytest
 from psycopg import sql
@@ -36,11 +35,7 @@ from psycopg import sql
 from fixtures import seed_cluster
 from fixtures.docker_cluster import DockerUnavailable, docker_client
 from fixtures.plugin import stop_run
-from fixtures.seed_cluster import (
-    STUDENT_ROWS,
-    HomeworkCluster,
-    grade,
-)
+from fixtures.seed_cluster import STUDENT_ROWS, HomeworkCluster
 
 pytestmark = [
     pytest.mark.order(9),
@@ -139,41 +134,22 @@ def homework_cluster(own_clusters, progress, request, deadlines):
         client = docker_client()
     except DockerUnavailable as exc:
         stop_run(request.session, f"no Docker daemon: {exc}")
-    hw = HomeworkCluster(client, uuid.uuid4().hex[:8], deadlines=deadlines)
     try:
-        progress(f"homework {hw.run_id}: etcd (v2) and three nodes with ETCD_HOST, as the seed")
-        hw.start()
-        hw.start_haproxy()
-        seed_cluster.create_replicatest(hw)
-        seed_cluster.wait_routed(hw)
-        yield hw
+        with seed_cluster.homework_cluster(client, deadlines, progress) as hw:
+            yield hw
     finally:
-        progress(f"homework {hw.run_id}: removing its containers and network")
-        errors = hw.remove()
         client.close()
-        assert not errors, f"could not remove everything of homework {hw.run_id}: {errors}"
 
 
 @pytest.fixture(scope="module")
-def ledger(tmp_path_factory):
-    """The suite's ledger of its own promotions, for this module's grading runs only."""
-    return {"PGHA_LEDGER": str(tmp_path_factory.mktemp("ledger") / "promotions.json")}
-
-
-@pytest.fixture(scope="module")
-def runs(homework_cluster, ledger, tmp_path_factory, progress):
+def runs(homework_cluster, tmp_path_factory, progress):
     """Grading runs by stage, in the order of the student's progress (each fixture below
-    takes the one before it, so the stages happen in order whatever test asks first)."""
-    hw = homework_cluster
-    counter = iter(range(100))
-
-    def run(stage: str, *extra: str, **kwargs) -> dict:
-        progress(f"homework {hw.run_id}: grading, {stage}")
-        slug = re.sub(r"\W+", "-", stage)
-        folder = tmp_path_factory.mktemp(f"{next(counter):02d}-{slug}")
-        return grade(hw, folder, *extra, env=ledger, **kwargs)
-
-    return run
+    takes the one before it, so the stages happen in order whatever test asks first), with
+    a ledger of the suite's own promotions for this module's runs only."""
+    ledger = str(tmp_path_factory.mktemp("ledger") / "promotions.json")
+    return seed_cluster.grader(
+        homework_cluster, tmp_path_factory.mktemp, progress, env={"PGHA_LEDGER": ledger}
+    )
 
 
 @pytest.fixture(scope="module")

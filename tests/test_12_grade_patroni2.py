@@ -14,8 +14,6 @@ the request its REST API logged (``received switchover request``). Asserted, rea
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from fixtures import seed_cluster
@@ -42,37 +40,29 @@ def older_cluster(own_clusters, progress, request, deadlines):
         stop_run(request.session, f"no Docker daemon: {exc}")
     except ImageError as exc:
         stop_run(request.session, f"images: {exc}")
-    hw = seed_cluster.HomeworkCluster(
-        client, uuid.uuid4().hex[:8], image=image, deadlines=deadlines
-    )
     try:
-        progress(f"homework {hw.run_id}: Patroni 2.x nodes with ETCD_HOST, as Spilo 2.x ran")
-        hw.start()
-        hw.start_haproxy(seed_cluster.stats_elsewhere_cfg(hw, STATS_URI, STATS_AUTH))
-        seed_cluster.create_replicatest(hw)
-        seed_cluster.wait_routed(hw)
-        yield hw
+        with seed_cluster.homework_cluster(
+            client,
+            deadlines,
+            progress,
+            image=image,
+            haproxy_config=lambda hw: seed_cluster.stats_elsewhere_cfg(hw, STATS_URI, STATS_AUTH),
+        ) as hw:
+            yield hw
     finally:
-        progress(f"homework {hw.run_id}: removing its containers and network")
-        errors = hw.remove()
         client.close()
-        assert not errors, f"could not remove everything of homework {hw.run_id}: {errors}"
 
 
 @pytest.fixture(scope="module")
 def grade(older_cluster, tmp_path_factory, progress):
-    def run(stage: str, **kwargs) -> dict:
-        progress(f"homework {older_cluster.run_id}: grading, {stage}")
-        return seed_cluster.grade(
-            older_cluster,
-            tmp_path_factory.mktemp("grading"),
-            "--target-haproxy-stats-uri",
-            STATS_URI,
-            env={"PGHA_TARGET_HAPROXY_STATS_AUTH": STATS_AUTH},
-            **kwargs,
-        )
-
-    return run
+    return seed_cluster.grader(
+        older_cluster,
+        tmp_path_factory.mktemp,
+        progress,
+        "--target-haproxy-stats-uri",
+        STATS_URI,
+        env={"PGHA_TARGET_HAPROXY_STATS_AUTH": STATS_AUTH},
+    )
 
 
 @pytest.fixture(scope="module")
