@@ -82,10 +82,9 @@ def test_students_named_twice_are_refused(tmp_path):
 def test_the_class_sheet_from_handed_in_reports_in_three_forms(tmp_path):
     everything = dict.fromkeys(scoring.DEFAULT_POINTS, "PASS")
     alice = classroom.graded_from_junit(
-        "alice", handed_in(tmp_path, "alice", everything), "handed in: alice.xml"
+        handed_in(tmp_path, "alice", everything), "handed in: alice.xml"
     )
     bob = classroom.graded_from_junit(
-        "bob",
         handed_in(tmp_path, "bob", {**everything, "10": "FAIL", "13": "UNVERIFIED"}),
         "handed in: bob.xml",
     )
@@ -101,6 +100,7 @@ def test_the_class_sheet_from_handed_in_reports_in_three_forms(tmp_path):
     assert "- carol: etcd is not reachable" in md
     assert 'student,score,max score,"1-6, 9"' in table.splitlines()[0]
     assert "bob,70,100.0" in table
+    assert table.splitlines()[0].endswith(",source,problem,seconds")
     assert "<table id='class'>" in page and "title='why 10'" in page and "NOT GRADED" in page
 
 
@@ -115,3 +115,65 @@ def test_an_unreachable_cluster_is_reported_and_the_others_still_graded(tmp_path
     assert "etcd at 127.0.0.1:1 is not reachable" in graded[0].problem
     assert (tmp_path / "dave" / "report.md").exists()
     assert "only reads" in graded[1].problem
+    # What each job of a class spread over CI jobs leaves, merged into one sheet.
+    again = classroom.merged([tmp_path])
+    assert [(g.student, g.problem) for g in again] == [(g.student, g.problem) for g in graded]
+
+
+def test_a_labelled_run_names_its_student_and_class_runs_merge(tmp_path):
+    everything = dict.fromkeys(scoring.DEFAULT_POINTS, "PASS")
+    xml = handed_in(tmp_path, "junit", everything)
+    xml.write_text(
+        xml.read_text().replace(
+            "<properties>", '<properties><property name="student" value="Ann Lee" />'
+        )
+    )
+    assert classroom.graded_from_junit(xml, "handed in").student == "Ann Lee"
+    for job, name in (("job1", "ann"), ("job2", "ben")):
+        folder = tmp_path / job / "class" / name
+        folder.mkdir(parents=True)
+        (folder / "junit.xml").write_text(handed_in(tmp_path, name, everything).read_text())
+        classroom.record(classroom.Graded(name, "teacher's run", {}, seconds=9.5), folder)
+    out = tmp_path / "merged"
+    assert (
+        classroom.main(
+            [
+                "--from",
+                str(tmp_path / "job1/class"),
+                str(tmp_path / "job2/class"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    sheet = (out / "class.md").read_text()
+    assert "| ann | PASS | PASS | PASS | PASS | PASS | PASS | 100 / 100 | teacher's run |" in sheet
+    assert "ben" in sheet and "9.5" in (out / "class.csv").read_text()
+    # The same student from two jobs is an error, not a silent pick.
+    assert (
+        classroom.main(
+            [
+                "--from",
+                str(tmp_path / "job1/class"),
+                str(tmp_path / "job1/class"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
+
+
+def test_a_step_passes_or_not_by_exit_status_for_points_per_command(tmp_path, capsys):
+    steps = {
+        "10": ("10: failover with patronictl", "PASS", ""),
+        "13": ("13: restart", "FAIL", "pending"),
+    }
+    results = tmp_path / "results.json"
+    scoring.write_gradescope(results, scoring.gradescope(steps, scoring.DEFAULT_POINTS))
+    assert scoring.main([str(results), "--step", "10"]) == 0
+    assert scoring.main([str(results), "--step", "13"]) == 1
+    assert "FAIL: pending" in capsys.readouterr().out
+    assert scoring.main([str(results), "--step", "99"]) == 2
+    assert scoring.main([str(tmp_path / "none.json"), "--step", "10"]) == 2
