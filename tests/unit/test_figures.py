@@ -2,6 +2,7 @@
 
 import json
 
+from fixtures import figures
 from fixtures.figures import Figures, main, table
 
 
@@ -49,3 +50,19 @@ def test_the_figures_file_keeps_the_sections_not_measured_again(tmp_path):
     assert text.count("<!-- figures:run -->") == 1 and "| scenario | mode | again |" in text
     assert "| a | b |" in text and "`python -m fixtures.benchmark --repeat 3`" in text
     assert text.index("Fault scenarios") < text.index("Benchmark")
+
+
+def test_the_grading_runs_durations_come_from_the_junit_xml(tmp_path):
+    xml = tmp_path / "junit.xml"
+    xml.write_text(
+        "<testsuites><testsuite><testcase classname='t' name='test_a@homework-built'>"
+        "<properties><property name='read_only_run_seconds' value='8.9'/>"
+        "<property name='verdict' value='PASS'/></properties></testcase>"
+        "<testcase classname='t' name='test_b@class'><properties>"
+        "<property name='read_only_grading_seconds_alice' value='5.7'/></properties>"
+        "</testcase></testsuite></testsuites>"
+    )
+    text = figures.grading_table(xml)
+    assert "| test_a | read_only_run_seconds" in text and "| 8.9 " in text
+    assert "read_only_grading_seconds_alice | 5.7" in text and "verdict" not in text
+    assert figures.grading_table(tmp_path / "none.xml") == ""
