@@ -15,27 +15,26 @@ done fails here (negative controls):
 - the student's patronictl failover too: 10 and 11 PASS, and UNVERIFIED both
   without the members' logs (nothing else tells their kinds apart);
 - max_connections edited but not restarted: 13 FAIL;
-- restarted: every step PASS, and the read-only run wrote nothing;
-- HAProxy with two server lines of the read-write section at a wrong address:
-  12 FAIL; HAProxy reaching no leader at all: 12 FAIL, every other step graded;
-- --allow-changes: every test passes and the cluster is left as found;
-- a replica stopped: a full sheet, 1-6 and 7-8 FAIL, the rest graded.
+- restarted: every step PASS, and the read-only run wrote nothing.
+
+A complete cluster broken or acted on is test_14's, on a cluster of its own (the two
+modules run side by side).
 
 Everything started here is removed at the end, whatever happens.
 """
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
-from psycopg import sql
 
 from fixtures import seed_cluster
 from fixtures.docker_cluster import DockerUnavailable, docker_client
 from fixtures.plugin import stop_run
-from fixtures.seed_cluster import STUDENT_ROWS, HomeworkCluster
+from fixtures.seed_cluster import ALL_PASS, STUDENT_ROWS, assert_verdicts, snapshot
+
+FAILOVER_MODULES = ("tests/test_03_failover.py", "tests/test_04_switchover.py")
 
 pytestmark = [
     pytest.mark.order(9),
@@ -45,85 +44,6 @@ pytestmark = [
         "student's progress"
     ),
 ]
-
-STEPS = ("1-6, 9", "7-8", "10", "11", "12", "13")
-ALL_PASS = dict.fromkeys(STEPS, "PASS")
-FAILOVER_MODULES = ("tests/test_03_failover.py", "tests/test_04_switchover.py")
-
-
-def assert_verdicts(run: dict, expected: dict[str, str]) -> None:
-    """The sheet's verdict of each step ``expected`` names, exactly."""
-    found = {step: run["verdicts"].get(step) for step in expected}
-    assert found == expected, (
-        f"verdicts {found}, expected {expected}\nreasons: {run['reasons']}\n{run['output']}"
-    )
-
-
-# ------------------------------------------------------------------ observing it
-def snapshot(hw: HomeworkCluster) -> dict:
-    """What a grader must not change, read on every member (read-only transactions).
-
-    Databases; per database its tables, views, sequences with row counts; the
-    student's rows as bytes with their xmin and ctid; on the leader each table's
-    count of tuples ever inserted, updated and deleted; leader and /config.
-    """
-    leader = hw.leader()
-    found = {"leader": leader, "config": hw.rest(leader, "/config").json(), "members": {}}
-    for member in sorted(hw.nodes):
-        seen = {}
-        with hw.connect(member) as conn:
-            databases = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT datname FROM pg_database WHERE datallowconn ORDER BY 1"
-                )
-            ]
-            seen["databases"] = [
-                r[0] for r in conn.execute("SELECT datname FROM pg_database ORDER BY 1")
-            ]
-        for database in databases:
-            with hw.connect(member, dbname=database) as conn:
-                relations = conn.execute(
-                    "SELECT n.nspname, c.relname, c.relkind FROM pg_class c "
-                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') "
-                    "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-                    "AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1, 2"
-                ).fetchall()
-                counted = []
-                for schema, name, kind in relations:
-                    rows = None
-                    if kind in ("r", "p", "m"):
-                        rows = conn.execute(
-                            sql.SQL("SELECT count(*) FROM {}.{}").format(
-                                sql.Identifier(schema), sql.Identifier(name)
-                            )
-                        ).fetchone()[0]
-                    counted.append((schema, name, kind, rows))
-                seen[f"relations in {database}"] = counted
-                if member == leader:
-                    seen[f"tuple counters in {database}"] = conn.execute(
-                        "SELECT schemaname, relname, n_tup_ins, n_tup_upd, n_tup_del "
-                        "FROM pg_stat_user_tables ORDER BY 1, 2"
-                    ).fetchall()
-                if database == "replicatest":
-                    seen["student's rows"] = conn.execute(
-                        "SELECT xmin::text, ctid::text, convert_to(word, 'UTF8') FROM words "
-                        "ORDER BY 3"
-                    ).fetchall()
-        found["members"][member] = seen
-    return found
-
-
-def without_counters(found: dict) -> dict:
-    """The snapshot without the leader's tuple counters (a restart or promotion resets them)."""
-    return {
-        **found,
-        "members": {
-            m: {k: v for k, v in seen.items() if not k.startswith("tuple counters")}
-            for m, seen in found["members"].items()
-        },
-    }
 
 
 # ----------------------------------------------------------------------- fixtures
@@ -218,44 +138,6 @@ def read_only_run(homework_cluster, runs, as_found):
     return {**run, "after": snapshot(homework_cluster)}
 
 
-@pytest.fixture(scope="module")
-def misaddressed(homework_cluster, runs, read_only_run):
-    """HAProxies with typos in the read-write section: two lines, then every line."""
-    hw = homework_cluster
-    leader = hw.wait_settled()
-    two_wrong = hw.start_haproxy(seed_cluster.misaddressed_cfg(hw, 5000, {leader}), "haproxy-typo")
-    no_leader = hw.start_haproxy(seed_cluster.misaddressed_cfg(hw, 5000, set()), "haproxy-none")
-    seed_cluster.wait_stats_settled(hw, two_wrong)
-    seed_cluster.wait_stats_settled(hw, no_leader)
-    return (
-        runs(
-            "two read-write server lines at a wrong address",
-            modules=["tests/test_06_haproxy.py"],
-            haproxy=two_wrong,
-        ),
-        runs("HAProxy reaching no leader", haproxy=no_leader),
-    )
-
-
-@pytest.fixture(scope="module")
-def acting_run(homework_cluster, runs, as_found, misaddressed):
-    run = runs("complete, --allow-changes", "--allow-changes")
-    homework_cluster.wait_settled()
-    return {**run, "after": snapshot(homework_cluster)}
-
-
-@pytest.fixture(scope="module")
-def replica_stopped(homework_cluster, runs, acting_run):
-    """Last: one replica's container stopped (it is not started again)."""
-    hw = homework_cluster
-    replica = seed_cluster.a_replica(hw)
-    args = seed_cluster.target_args(hw)  # the teacher's options, every member named
-    address = hw.address(hw.nodes[replica])
-    hw.nodes[replica].stop(timeout=30)
-    seed_cluster.wait_server_down(hw, address)
-    return runs("a replica stopped", args=args)
-
-
 # -------------------------------------------------------------------------- tests
 def test_idle_cluster_fails_the_steps_not_done(idle, evidence):
     """Step 7 done and nothing after: no failover, no switchover, no configuration change."""
@@ -342,56 +224,3 @@ def test_read_only_grading_writes_nothing(as_found, read_only_run):
                 f"after: {after['members'][member].get(key)}"
             )
     assert (after["leader"], after["config"]) == (as_found["leader"], as_found["config"])
-
-
-def test_haproxy_server_lines_at_a_wrong_address_fail_step_12(misaddressed):
-    two_wrong, no_leader = misaddressed
-    assert_verdicts(two_wrong, {"12": "FAIL"})
-    assert any("nothing answers" in reason for reason in two_wrong["reasons"].values()), two_wrong[
-        "reasons"
-    ]
-
-
-def test_haproxy_reaching_no_leader_fails_step_12_and_grades_the_rest(
-    misaddressed, record_property
-):
-    _, no_leader = misaddressed
-    record_property("no_leader_run_seconds", no_leader["seconds"])
-    assert_verdicts(no_leader, {**ALL_PASS, "12": "FAIL"})
-
-
-def test_grading_with_changes_passes_every_homework_test(acting_run, record_property, evidence):
-    """--allow-changes: every test of the homework modules runs and passes."""
-    run = acting_run
-    evidence("grading sheet (--allow-changes run)", run["report"][:6000])
-    record_property("allow_changes_run_seconds", run["seconds"])
-    assert run["tests"], f"the grading run produced no report:\n{run['output']}"
-    not_passed = {t: r["outcome"] for t, r in run["tests"].items() if r["outcome"] != "passed"}
-    assert not not_passed, f"{not_passed}\n{run['output']}"
-    assert_verdicts(run, ALL_PASS)
-
-
-def test_grading_with_changes_leaves_the_cluster_as_found(as_found, acting_run):
-    """The student's rows byte for byte (and the same row versions) on every member; the same
-    databases, tables and row counts (the suite's own database dropped); leader and
-    configuration as found."""
-    after = without_counters(acting_run["after"])
-    found = without_counters(as_found)
-    for member, seen in found["members"].items():
-        assert after["members"][member]["student's rows"] == seen["student's rows"], member
-        assert after["members"][member] == seen, (
-            f"{member} differs from how it was found:\n{json.dumps(seen, default=str)}\n"
-            f"{json.dumps(after['members'][member], default=str)}"
-        )
-    assert after["leader"] == found["leader"], "grading left another leader in charge"
-    assert after["config"] == found["config"], "grading left its configuration changes behind"
-
-
-def test_a_stopped_replica_gets_a_full_sheet(replica_stopped, record_property):
-    """Not refused: the steps that need every member FAIL, the others are graded."""
-    run = replica_stopped
-    record_property("replica_stopped_run_seconds", run["seconds"])
-    assert run["exit"] != 3, f"the run was refused:\n{run['output']}"
-    assert_verdicts(
-        run, {"1-6, 9": "FAIL", "7-8": "FAIL", "10": "PASS", "11": "PASS", "13": "UNVERIFIED"}
-    )

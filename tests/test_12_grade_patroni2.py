@@ -72,12 +72,7 @@ def idle(grade):
 
 @pytest.fixture(scope="module")
 def done(older_cluster, grade, idle):
-    hw = older_cluster
-    seed_cluster.switchover_over_rest(hw, seed_cluster.a_replica(hw))
-    seed_cluster.failover_with_patronictl(hw, seed_cluster.a_replica(hw))
-    seed_cluster.edit_max_connections(hw)
-    seed_cluster.restart_members(hw)
-    seed_cluster.wait_routed(hw)
+    seed_cluster.complete_the_homework(older_cluster)
     return grade("every step done"), grade("every step done, no logs", logs=False)
 
 
