@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from fixtures.cluster import PRIMARY_ROLES, REPLICA_ROLES
+from fixtures.cluster.interface import PRIMARY_ROLES, REPLICA_ROLES
 
 pytestmark = [
     pytest.mark.order(1),

@@ -10,7 +10,7 @@ performs the steps itself in a database of its own, never in replicatest.
 import psycopg.errors
 import pytest
 
-from fixtures import homework, student_work, verdicts
+from fixtures.grading import homework, student_work, verdicts
 
 pytestmark = [
     pytest.mark.order(2),

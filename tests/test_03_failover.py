@@ -13,8 +13,8 @@ import time
 import psycopg.errors
 import pytest
 
-from fixtures import student_work, verdicts
-from fixtures.cluster import Unsupported
+from fixtures.cluster.interface import Unsupported
+from fixtures.grading import student_work, verdicts
 
 pytestmark = [
     pytest.mark.order(3),

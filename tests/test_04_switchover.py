@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from fixtures import student_work, verdicts
+from fixtures.grading import student_work, verdicts
 
 pytestmark = [
     pytest.mark.order(4),

@@ -14,9 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from fixtures import verdicts
-from fixtures.cluster import Unsupported
-from fixtures.compat import version_tuple
+from fixtures.cluster.compat import version_tuple
+from fixtures.cluster.interface import Unsupported
+from fixtures.grading import verdicts
 
 pytestmark = [
     pytest.mark.order(5),

@@ -15,8 +15,8 @@ import psycopg
 import psycopg.errors
 import pytest
 
-from fixtures import verdicts
-from fixtures.waiting import WaitTimeout
+from fixtures.grading import verdicts
+from fixtures.run.waiting import WaitTimeout
 
 pytestmark = [
     pytest.mark.order(6),

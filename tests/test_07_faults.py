@@ -15,10 +15,9 @@ from typing import Any
 
 import pytest
 
-from fixtures import options
-from fixtures.containers import PatroniNodeContainer
-from fixtures.deadlines import OutageBudgets
-from fixtures.faults import (
+from fixtures.cluster.containers import PatroniNodeContainer
+from fixtures.cluster.settings import PatroniTimings
+from fixtures.faults.scenarios import (
     SAMPLER_MAX_GAP,
     UnderLoad,
     leader_loss_under_load,
@@ -29,8 +28,9 @@ from fixtures.faults import (
     switchover_under_load,
     wait_sync_standby,
 )
-from fixtures.settings import PatroniTimings
-from fixtures.waiting import holds_for
+from fixtures.run import options
+from fixtures.run.deadlines import OutageBudgets
+from fixtures.run.waiting import holds_for
 
 pytestmark = [
     pytest.mark.order(7),
@@ -70,7 +70,7 @@ def mode(request, faults, healthy_cluster):
 
 @pytest.fixture(scope="module")
 def budgets(healthy_cluster, faults, pytestconfig):
-    """The write-outage budgets (fixtures/deadlines.py), asserted for the suite's own HAProxy
+    """The write-outage budgets (fixtures/run/deadlines.py), asserted for the suite's own HAProxy
     configuration; recorded only with --record-only or a student's --haproxy-config."""
     settings = healthy_cluster.suite_settings()
     student_cfg = settings is not None and settings.haproxy_config is not None

@@ -10,9 +10,9 @@ without --allow-changes) is test_11, on a cluster of its own.
 
 import pytest
 
-from fixtures import homework
-from fixtures.child_run import grade_as_foreign, outcomes
-from fixtures.report_plugin import grading_report
+from fixtures.grading import homework
+from fixtures.grading.child_run import grade_as_foreign, outcomes
+from fixtures.grading.report_plugin import grading_report
 
 pytestmark = [
     pytest.mark.order(8),

@@ -1,6 +1,6 @@
 """Grading homework clusters as students build them (../shared/seed/), at every stage.
 
-One cluster built with fixtures/seed_cluster.py as the seed builds it (etcd v2,
+One cluster built with fixtures/grading/seed_cluster.py as the seed builds it (etcd v2,
 three Spilo-style nodes told only ``ETCD_HOST``, member names container ids, the
 seed's haproxy.cfg) goes through a student's progress, and a teacher's pytest
 grades it at each stage through 127.0.0.1-published ports only. Each stage asserts
@@ -29,10 +29,10 @@ import re
 
 import pytest
 
-from fixtures import seed_cluster
-from fixtures.docker_cluster import DockerUnavailable, docker_client
-from fixtures.plugin import stop_run
-from fixtures.seed_cluster import ALL_PASS, STUDENT_ROWS, assert_verdicts, snapshot
+from fixtures.cluster.docker_provider import DockerUnavailable, docker_client
+from fixtures.grading import seed_cluster
+from fixtures.grading.seed_cluster import ALL_PASS, STUDENT_ROWS, assert_verdicts, snapshot
+from fixtures.run.plugin import stop_run
 
 FAILOVER_MODULES = ("tests/test_03_failover.py", "tests/test_04_switchover.py")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.child_run import HOMEWORK_MODULES, ROOT, outcomes, read_junit, run_pytest
+from fixtures.grading.child_run import HOMEWORK_MODULES, ROOT, outcomes, read_junit, run_pytest
 
 pytestmark = [
     pytest.mark.order(10),

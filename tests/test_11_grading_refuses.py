@@ -7,13 +7,13 @@ message that names what is wrong and a sheet that says it; a member that does no
 answer, or a cluster of fewer than three, is graded (the steps that need the missing
 member FAIL); without --allow-changes it skips every acting step with the reason. These
 need a running cluster but not the homework lane's, so they run on a cluster of
-their own beside it (fixtures/registry.py).
+their own beside it (fixtures/run/registry.py).
 """
 
 import pytest
 
-from fixtures import homework
-from fixtures.child_run import grade_as_foreign, outcomes, read_junit
+from fixtures.grading import homework
+from fixtures.grading.child_run import grade_as_foreign, outcomes, read_junit
 
 pytestmark = [
     pytest.mark.order(11),

@@ -1,6 +1,6 @@
 """Grading an older homework cluster: Patroni 2.x, as Spilo 2.x images (2021-2023) ran it.
 
-The same seed-built cluster as test_09 (fixtures/seed_cluster.py), its nodes from
+The same seed-built cluster as test_09 (fixtures/grading/seed_cluster.py), its nodes from
 ``pgha/node:patroni2`` (Patroni 2.1.7 on PostgreSQL 15), and an HAProxy whose stats
 page is at another path behind ``stats auth``. Patroni before 3.0 shows streaming
 replicas as ``running``, calls the primary ``master`` and logs every manual request
@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures import seed_cluster
-from fixtures.docker_cluster import DockerUnavailable, docker_client
+from fixtures.cluster.docker_provider import DockerUnavailable, docker_client
+from fixtures.grading import seed_cluster
 from fixtures.images import IMAGES, ImageError, ensure_image
-from fixtures.plugin import stop_run
+from fixtures.run.plugin import stop_run
 
 pytestmark = [
     pytest.mark.order(12),

@@ -1,6 +1,6 @@
 """Grading a class: the class command over a roster of real homework clusters.
 
-Two clusters built as the seed builds them (fixtures/seed_cluster.py), in different
+Two clusters built as the seed builds them (fixtures/grading/seed_cluster.py), in different
 states, and one roster entry that does not answer, graded side by side by
 ``python -m fixtures.classroom`` as a teacher runs it (read-only, 127.0.0.1 only):
 
@@ -30,10 +30,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fixtures import scoring, seed_cluster
-from fixtures.child_run import ROOT
-from fixtures.docker_cluster import DockerUnavailable, docker_client
-from fixtures.plugin import stop_run
+from fixtures import scoring
+from fixtures.cluster.docker_provider import DockerUnavailable, docker_client
+from fixtures.grading import seed_cluster
+from fixtures.grading.child_run import ROOT
+from fixtures.run.plugin import stop_run
 
 pytestmark = [
     pytest.mark.order(13),

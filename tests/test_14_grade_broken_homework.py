@@ -1,6 +1,6 @@
 """Grading a complete homework cluster that is then broken, or acted on, by the grader.
 
-A cluster built as the seed builds it (fixtures/seed_cluster.py) with every step of
+A cluster built as the seed builds it (fixtures/grading/seed_cluster.py) with every step of
 the homework done, then graded through 127.0.0.1-published ports only, asserting the
 exact verdict of every step it grades (negative controls):
 
@@ -19,10 +19,10 @@ import json
 
 import pytest
 
-from fixtures import seed_cluster
-from fixtures.docker_cluster import DockerUnavailable, docker_client
-from fixtures.plugin import stop_run
-from fixtures.seed_cluster import ALL_PASS, assert_verdicts, snapshot, without_counters
+from fixtures.cluster.docker_provider import DockerUnavailable, docker_client
+from fixtures.grading import seed_cluster
+from fixtures.grading.seed_cluster import ALL_PASS, assert_verdicts, snapshot, without_counters
+from fixtures.run.plugin import stop_run
 
 pytestmark = [
     pytest.mark.order(14),

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from fixtures.anatomy import outage_bounds
+from fixtures.faults.anatomy import outage_bounds
 
 
 def at(seconds: float) -> datetime:

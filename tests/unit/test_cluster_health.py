@@ -2,7 +2,7 @@
 
 import pytest
 
-from fixtures.cluster import (
+from fixtures.cluster.interface import (
     COMMAND_TIMEOUT,
     DIAGNOSTICS_COMMAND_TIMEOUT,
     Cluster,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from fixtures.compat import drop_database, patroni_problem, version_tuple
+from fixtures.cluster.compat import drop_database, patroni_problem, version_tuple
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.dcs import (
+from fixtures.cluster.dcs import (
     V2,
     V3,
     EtcdReader,

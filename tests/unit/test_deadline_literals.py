@@ -1,4 +1,4 @@
-"""Every wait for the cluster takes its deadline from the one table (fixtures/deadlines.py),
+"""Every wait for the cluster takes its deadline from the one table (fixtures/run/deadlines.py),
 so --timeout-multiplier scales it: no literal number of seconds in a wait."""
 
 import ast
@@ -19,7 +19,7 @@ def literal_seconds(node: ast.AST | None) -> bool:
 
 def offenders() -> list[str]:
     found = []
-    files = [*ROOT.glob("fixtures/*.py"), *ROOT.glob("tests/test_*.py")]
+    files = [*ROOT.glob("fixtures/**/*.py"), *ROOT.glob("tests/test_*.py")]
     for path in files:
         tree = ast.parse(path.read_text())
         where = path.relative_to(ROOT).as_posix()

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from fixtures import exclusive
+from fixtures.run import exclusive
 
 
 def hold(kind: str, seconds: float, folder: str, events) -> None:

@@ -3,13 +3,13 @@
 import pytest
 import yaml
 
-from fixtures.cluster import Endpoint
-from fixtures.existing_cluster import (
+from fixtures.cluster.existing import (
     TargetError,
     parse_endpoint,
     patronictl_config,
     rest_endpoint_of,
 )
+from fixtures.cluster.interface import Endpoint
 
 
 def test_ipv6_endpoints_are_parsed_and_written_back_in_brackets():

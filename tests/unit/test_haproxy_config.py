@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from fixtures import haproxy_config
+from fixtures.cluster import haproxy_config
 
 
 def sections(text):
@@ -54,7 +54,7 @@ def test_unusable_node_lists_are_refused(nodes):
 
 
 def test_the_outage_budgets_use_the_templates_check_settings():
-    from fixtures.deadlines import SUITE_HAPROXY
+    from fixtures.run.deadlines import SUITE_HAPROXY
 
     text = haproxy_config.render(["node1", "node2", "node3"])
     settings = (
@@ -66,8 +66,8 @@ def test_the_outage_budgets_use_the_templates_check_settings():
 
 
 def test_budgets_follow_patronis_timings():
-    from fixtures.deadlines import OutageBudgets
-    from fixtures.settings import PatroniTimings
+    from fixtures.cluster.settings import PatroniTimings
+    from fixtures.run.deadlines import OutageBudgets
 
     budgets = OutageBudgets(PatroniTimings(ttl=20, loop_wait=2, retry_timeout=5))
     assert budgets.budget("switchover") == budgets.budget("sigterm") == 3.6

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.haproxy_import import HAProxyConfigError, rewrite, sections_of
+from fixtures.cluster.haproxy_import import HAProxyConfigError, rewrite, sections_of
 
 HOMEWORK = (Path(__file__).resolve().parents[2] / "haproxy" / "homework.cfg").read_text()
 NODES = {"node1": "172.30.0.10", "node2": "172.30.0.11", "node3": "172.30.0.12"}

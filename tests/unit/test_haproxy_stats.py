@@ -2,7 +2,7 @@
 
 import pytest
 
-from fixtures.haproxy_stats import parse_status
+from fixtures.cluster.haproxy_stats import parse_status
 
 SAMPLE = """# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight
 stats,FRONTEND,,,1,1,200,3,0,0,0,0,0,,,,,OPEN,
@@ -30,7 +30,7 @@ def test_text_that_is_not_stats_csv_is_refused():
 # ---------------------------------------------------- any HAProxy (Patroni's sample)
 from pathlib import Path  # noqa: E402
 
-from fixtures.haproxy_stats import Section, Server, parse_sections, section_reached  # noqa: E402
+from fixtures.cluster.haproxy_stats import Section, Server, parse_sections, section_reached  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 # Real stats pages of HAProxy 2.6 running the homework's haproxy.cfg (Patroni's sample:

@@ -4,18 +4,22 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import options
+from fixtures.run import options
 
 ROOT = Path(__file__).resolve().parents[2]
+
+PLUGINS = 'pytest_plugins = ["fixtures.grading.report_plugin", "fixtures.run.plugin"]\n'
 
 
 @pytest.fixture
 def suite(pytester: pytest.Pytester) -> pytest.Pytester:
     """A pytest run with the suite's plugin and one test that needs no cluster."""
-    pytester.makeconftest('pytest_plugins = ["fixtures.report_plugin", "fixtures.plugin"]\n')
+    pytester.makeconftest(
+        'pytest_plugins = ["fixtures.grading.report_plugin", "fixtures.run.plugin"]\n'
+    )
     pytester.makepyfile(
         test_probe="""
-        from fixtures import options
+        from fixtures.run import options
 
         def test_probe(pytestconfig):
             print("VALUE", repr(options.value(pytestconfig, "--timeout-multiplier")),
@@ -78,6 +82,6 @@ def test_the_readme_tables_are_the_options_table():
     readme = (ROOT / "README.md").read_text()
     for group, block in options.readme_blocks().items():
         assert block in readme, (
-            f"the README's {group} options differ from fixtures/options.py; "
-            f"print them with: python -m fixtures.options"
+            f"the README's {group} options differ from fixtures/run/options.py; "
+            f"print them with: python -m fixtures.run.options"
         )

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fixtures.docker_cluster import (
+from fixtures.cluster.docker_provider import (
     LABEL_OWNER,
     LABEL_RUN,
     _owner,
@@ -22,7 +22,7 @@ def test_this_process_owns_a_live_run():
 
 def child_owner(*, exit_after: bool = True) -> subprocess.Popen:
     """A process that takes its owner label, prints it and (unless told) ends."""
-    code = "from fixtures.ownership import owner; print(owner(), flush=True)"
+    code = "from fixtures.cluster.ownership import owner; print(owner(), flush=True)"
     if not exit_after:
         code += "; import sys; sys.stdin.read()"
     return subprocess.Popen(

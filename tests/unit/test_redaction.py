@@ -5,7 +5,7 @@ from typing import cast
 
 import pytest
 
-from fixtures import report_plugin
+from fixtures.grading import report_plugin
 from tests.unit.test_cluster_health import ViewOnly
 
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from fixtures import registry
+from fixtures.run import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 

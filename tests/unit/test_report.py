@@ -1,6 +1,6 @@
 """The Markdown grading sheet."""
 
-from fixtures.report import Result, reason_of, render, render_refused, step_verdict
+from fixtures.grading.report import Result, reason_of, render, render_refused, step_verdict
 
 
 def result(nodeid, outcome, step=None, message="", **extra):
@@ -130,7 +130,7 @@ def test_the_reason_is_the_message_without_the_exception_kind_nor_introspection(
         "failed",
         "8",
         message=(
-            "E   fixtures.waiting.WaitTimeout: timed out after 15s waiting for lag 0\n"
+            "E   fixtures.run.waiting.WaitTimeout: timed out after 15s waiting for lag 0\n"
             "E   last seen: {'b': 7}\nE   --- patronictl list (exit 0)\nE   | a | Leader |"
         ),
     )

@@ -2,7 +2,7 @@
 
 import time
 
-from fixtures.faults import WritableSampler
+from fixtures.faults.scenarios import WritableSampler
 
 
 class ScriptedMembers:

@@ -2,7 +2,7 @@
 
 import yaml
 
-from fixtures.settings import ClusterSettings, PatroniTimings
+from fixtures.cluster.settings import ClusterSettings, PatroniTimings
 
 
 def test_default_timings_are_legal_for_patroni():

@@ -1,6 +1,6 @@
 """Turning a changed dynamic configuration back into the one found."""
 
-from fixtures.undo import config_patch
+from fixtures.cluster.undo import config_patch
 
 ORIGINAL = {
     "ttl": 30,
@@ -41,7 +41,7 @@ def test_nothing_to_undo_when_unchanged():
 def test_the_snapshot_names_what_was_found_and_the_way_back(tmp_path):
     import json
 
-    from fixtures.undo import ClusterState, write_snapshot
+    from fixtures.cluster.undo import ClusterState, write_snapshot
 
     path = write_snapshot(ClusterState("node2", ORIGINAL), "dummy", tmp_path / "r" / "found.json")
     written = json.loads(path.read_text())
@@ -55,7 +55,7 @@ def test_a_first_interrupt_during_undo_waits_for_the_undo_to_finish():
 
     import pytest
 
-    from fixtures.undo import first_interrupt_deferred
+    from fixtures.cluster.undo import first_interrupt_deferred
 
     said: list[str] = []
     finished: list[bool] = []
@@ -69,7 +69,7 @@ def test_a_first_interrupt_during_undo_waits_for_the_undo_to_finish():
 
 
 def test_pending_replicas_restart_together_before_or_after_the_leader():
-    from fixtures.undo import restart_waves
+    from fixtures.cluster.undo import restart_waves
 
     assert restart_waves(["node1", "node2", "node3"], "node2", False) == [
         ["node1", "node3"],
@@ -85,7 +85,7 @@ def test_pending_replicas_restart_together_before_or_after_the_leader():
 
 
 def test_the_leader_restarts_first_only_when_a_standby_minimum_goes_down():
-    from fixtures.undo import lowers_standby_minimums
+    from fixtures.cluster.undo import lowers_standby_minimums
 
     def config(**parameters):
         return {"loop_wait": 2, "postgresql": {"parameters": parameters}}

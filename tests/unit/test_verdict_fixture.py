@@ -8,7 +8,7 @@ GRADED = """
 import json
 
 import pytest
-from fixtures.verdicts import FAIL, PASS, UNVERIFIED, Grade
+from fixtures.grading.verdicts import FAIL, PASS, UNVERIFIED, Grade
 
 pytestmark = pytest.mark.homework("10: failover with patronictl")
 
@@ -19,10 +19,14 @@ def test_unverified(verdict):
     verdict(Grade(UNVERIFIED, "no logs to tell the kind"))
 """
 
+PLUGINS = 'pytest_plugins = ["fixtures.grading.report_plugin", "fixtures.run.plugin"]\n'
+
 
 @pytest.fixture
 def suite(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makeconftest('pytest_plugins = ["fixtures.report_plugin", "fixtures.plugin"]\n')
+    pytester.makeconftest(
+        'pytest_plugins = ["fixtures.grading.report_plugin", "fixtures.run.plugin"]\n'
+    )
     pytester.makepyfile(test_graded=GRADED)
     return pytester
 
@@ -47,11 +51,13 @@ def test_require_pass_makes_unverified_fail_the_run(suite):
 
 
 def test_a_fail_is_one_line_without_a_traceback(pytester: pytest.Pytester):
-    pytester.makeconftest('pytest_plugins = ["fixtures.report_plugin", "fixtures.plugin"]\n')
+    pytester.makeconftest(
+        'pytest_plugins = ["fixtures.grading.report_plugin", "fixtures.run.plugin"]\n'
+    )
     pytester.makepyfile(
         test_failing="""
         import pytest
-        from fixtures.verdicts import FAIL, Grade
+        from fixtures.grading.verdicts import FAIL, Grade
 
         pytestmark = pytest.mark.homework("13: configuration change")
 

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from fixtures.haproxy_stats import Server
-from fixtures.verdicts import (
+from fixtures.cluster.haproxy_stats import Server
+from fixtures.grading.verdicts import (
     EITHER,
     FAIL,
     LEADER_LOST,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from fixtures.waiting import WaitTimeout, wait_until
+from fixtures.run.waiting import WaitTimeout, wait_until
 
 
 def test_returns_what_the_probe_saw_when_the_condition_holds():
@@ -47,7 +47,7 @@ def test_broken_diagnostics_do_not_hide_the_timeout():
 
 
 def test_a_probe_can_give_up_at_once():
-    from fixtures.waiting import GiveUp
+    from fixtures.run.waiting import GiveUp
 
     calls = []
 
@@ -73,7 +73,7 @@ def test_a_probe_asking_for_the_impossible_is_not_retried():
 
 
 class FakeClock:
-    """time as fixtures.waiting sees it: sleeping advances it, nothing else does (a
+    """time as fixtures.run.waiting sees it: sleeping advances it, nothing else does (a
     loaded machine cannot make a watch shorter than its observations)."""
 
     def __init__(self) -> None:
@@ -87,7 +87,7 @@ class FakeClock:
 
 
 def test_holds_for_passes_when_the_condition_never_breaks(monkeypatch):
-    from fixtures import waiting
+    from fixtures.run import waiting
 
     monkeypatch.setattr(waiting, "time", FakeClock())
     assert waiting.holds_for("always", lambda: (True, "fine"), seconds=0.05, interval=0.01) >= 4
@@ -96,7 +96,7 @@ def test_holds_for_passes_when_the_condition_never_breaks(monkeypatch):
 def test_holds_for_names_the_condition_the_moment_and_what_was_seen():
     import pytest
 
-    from fixtures.waiting import holds_for
+    from fixtures.run.waiting import holds_for
 
     answers = iter([(True, "t"), (True, "t"), (False, "pg_is_in_recovery() on node3: False")])
     with pytest.raises(

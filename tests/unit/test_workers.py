@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-PLUGINS = 'pytest_plugins = ["fixtures.report_plugin", "fixtures.plugin"]\n'
+PLUGINS = 'pytest_plugins = ["fixtures.grading.report_plugin", "fixtures.run.plugin"]\n'
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def test_a_worker_that_cannot_go_on_stops_the_run_with_its_message_and_status_3(
     no internal error of pytest-xdist."""
     suite.makepyfile(
         test_lane_a="""
-        from fixtures.plugin import stop_run
+        from fixtures.run.plugin import stop_run
 
         def test_needs_docker(request):
             stop_run(request.session, "no Docker daemon: nothing answers")

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import psycopg
 import psycopg.errors
 
-from fixtures.writer import ACKNOWLEDGED, FAILED, UNKNOWN, classify, longest_gap, tally
+from fixtures.faults.writer import ACKNOWLEDGED, FAILED, UNKNOWN, classify, longest_gap, tally
 
 
 def test_a_server_error_means_the_write_failed():
