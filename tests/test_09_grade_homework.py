@@ -32,7 +32,7 @@ import pytest
 from fixtures.cluster.docker_provider import DockerUnavailable, docker_client
 from fixtures.grading import seed_cluster
 from fixtures.grading.seed_cluster import ALL_PASS, STUDENT_ROWS, assert_verdicts, snapshot
-from fixtures.run.plugin import stop_run
+from fixtures.run.config import stop_run
 
 FAILOVER_MODULES = ("tests/test_03_failover.py", "tests/test_04_switchover.py")
 

@@ -19,7 +19,7 @@ import pytest
 from fixtures.cluster.docker_provider import DockerUnavailable, docker_client
 from fixtures.grading import seed_cluster
 from fixtures.images import IMAGES, ImageError, ensure_image
-from fixtures.run.plugin import stop_run
+from fixtures.run.config import stop_run
 
 pytestmark = [
     pytest.mark.order(12),

@@ -34,7 +34,7 @@ from fixtures import scoring
 from fixtures.cluster.docker_provider import DockerUnavailable, docker_client
 from fixtures.grading import seed_cluster
 from fixtures.grading.child_run import ROOT
-from fixtures.run.plugin import stop_run
+from fixtures.run.config import stop_run
 
 pytestmark = [
     pytest.mark.order(13),

@@ -22,7 +22,7 @@ import pytest
 from fixtures.cluster.docker_provider import DockerUnavailable, docker_client
 from fixtures.grading import seed_cluster
 from fixtures.grading.seed_cluster import ALL_PASS, assert_verdicts, snapshot, without_counters
-from fixtures.run.plugin import stop_run
+from fixtures.run.config import stop_run
 
 pytestmark = [
     pytest.mark.order(14),

@@ -4,19 +4,18 @@ from pathlib import Path
 
 import pytest
 
+from fixtures import run
 from fixtures.run import options
 
 ROOT = Path(__file__).resolve().parents[2]
 
-PLUGINS = 'pytest_plugins = ["fixtures.grading.report_plugin", "fixtures.run.plugin"]\n'
+PLUGINS = f"pytest_plugins = {list(run.PLUGINS)!r}\n"
 
 
 @pytest.fixture
 def suite(pytester: pytest.Pytester) -> pytest.Pytester:
     """A pytest run with the suite's plugin and one test that needs no cluster."""
-    pytester.makeconftest(
-        'pytest_plugins = ["fixtures.grading.report_plugin", "fixtures.run.plugin"]\n'
-    )
+    pytester.makeconftest(PLUGINS)
     pytester.makepyfile(
         test_probe="""
         from fixtures.run import options

@@ -71,7 +71,7 @@ def test_rejoin_clues_are_bounded():
 
 
 def test_alarm_lines_are_tracebacks_and_bug_reports_only():
-    from fixtures.cluster.docker_provider import alarm_lines
+    from fixtures.cluster.patroni_logs import alarm_lines
 
     log = "\n".join(
         [
@@ -91,7 +91,7 @@ def test_alarm_lines_are_tracebacks_and_bug_reports_only():
 
 
 def test_tracebacks_patroni_logs_while_etcd_is_down_are_no_alarm():
-    from fixtures.cluster.docker_provider import alarm_lines
+    from fixtures.cluster.patroni_logs import alarm_lines
 
     log = "\n".join(
         [
@@ -110,7 +110,7 @@ def test_tracebacks_patroni_logs_while_etcd_is_down_are_no_alarm():
 def test_the_rest_api_finding_its_server_down_is_no_alarm():
     """Logged by design while the local server restarts (seen: a replica that stopped on a
     raised max_connections), chained to the connection error."""
-    from fixtures.cluster.docker_provider import alarm_lines
+    from fixtures.cluster.patroni_logs import alarm_lines
 
     log = "\n".join(
         [
@@ -149,13 +149,13 @@ ETCD_TIMEOUT = [
 def test_a_chain_is_judged_by_its_last_exception():
     """Seen side by side: an etcd request timed out on a loaded machine; Patroni logs the
     socket's timeout and the etcd request failure it caused, one event."""
-    from fixtures.cluster.docker_provider import alarm_lines
+    from fixtures.cluster.patroni_logs import alarm_lines
 
     assert alarm_lines("\n".join([*ETCD_TIMEOUT, "2026-11-27 INFO: no action"])) == []
 
 
 def test_a_chain_ending_in_a_bug_is_an_alarm_whatever_caused_it():
-    from fixtures.cluster.docker_provider import alarm_lines
+    from fixtures.cluster.patroni_logs import alarm_lines
 
     chain = [*ETCD_TIMEOUT[:-1], "KeyError: 'role'", "2026-11-27 INFO: no action"]
     assert alarm_lines("\n".join(chain)) == [
@@ -164,7 +164,7 @@ def test_a_chain_ending_in_a_bug_is_an_alarm_whatever_caused_it():
 
 
 def test_a_chain_of_three_is_judged_by_its_third_exception():
-    from fixtures.cluster.docker_provider import alarm_lines
+    from fixtures.cluster.patroni_logs import alarm_lines
 
     third = [
         "",
@@ -182,7 +182,7 @@ def test_a_chain_of_three_is_judged_by_its_third_exception():
 
 
 def test_etcd_closing_its_connections_while_it_stops_is_no_alarm_but_a_bad_request_is():
-    from fixtures.cluster.docker_provider import alarm_lines
+    from fixtures.cluster.patroni_logs import alarm_lines
 
     def logged(exception):
         return "\n".join(

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from fixtures import run
+
 GRADED = """
 import json
 
@@ -19,14 +21,12 @@ def test_unverified(verdict):
     verdict(Grade(UNVERIFIED, "no logs to tell the kind"))
 """
 
-PLUGINS = 'pytest_plugins = ["fixtures.grading.report_plugin", "fixtures.run.plugin"]\n'
+PLUGINS = f"pytest_plugins = {list(run.PLUGINS)!r}\n"
 
 
 @pytest.fixture
 def suite(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makeconftest(
-        'pytest_plugins = ["fixtures.grading.report_plugin", "fixtures.run.plugin"]\n'
-    )
+    pytester.makeconftest(PLUGINS)
     pytester.makepyfile(test_graded=GRADED)
     return pytester
 
@@ -51,9 +51,7 @@ def test_require_pass_makes_unverified_fail_the_run(suite):
 
 
 def test_a_fail_is_one_line_without_a_traceback(pytester: pytest.Pytester):
-    pytester.makeconftest(
-        'pytest_plugins = ["fixtures.grading.report_plugin", "fixtures.run.plugin"]\n'
-    )
+    pytester.makeconftest(PLUGINS)
     pytester.makepyfile(
         test_failing="""
         import pytest

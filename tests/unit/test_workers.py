@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from fixtures import run
+
 ROOT = Path(__file__).resolve().parents[2]
 
-PLUGINS = 'pytest_plugins = ["fixtures.grading.report_plugin", "fixtures.run.plugin"]\n'
+PLUGINS = f"pytest_plugins = {list(run.PLUGINS)!r}\n"
 
 
 @pytest.fixture
@@ -103,7 +105,7 @@ def test_a_worker_that_cannot_go_on_stops_the_run_with_its_message_and_status_3(
     no internal error of pytest-xdist."""
     suite.makepyfile(
         test_lane_a="""
-        from fixtures.run.plugin import stop_run
+        from fixtures.run.config import stop_run
 
         def test_needs_docker(request):
             stop_run(request.session, "no Docker daemon: nothing answers")
