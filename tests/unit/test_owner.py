@@ -100,3 +100,15 @@ def test_leftovers_removed_meanwhile_by_another_run_are_no_error():
     assert remove_leftovers(client, said.append) == 0
     assert client.listed_with.get("ignore_removed") is True
     assert said == []
+
+
+def test_ports_are_published_where_the_engine_is_and_reached_there():
+    from fixtures.cluster.containers import Publishing
+
+    for local in ("localhost", "127.0.0.1", "::1", "[::1]"):
+        assert Publishing.for_engine_host(local) == Publishing("127.0.0.1", "127.0.0.1")
+        assert not Publishing.for_engine_host(local).remote
+    # DOCKER_HOST=tcp://docker:2375 (GitLab's docker:dind), ssh://build-box: that host's
+    # loopback is not this machine's.
+    elsewhere = Publishing.for_engine_host("docker")
+    assert (elsewhere.bind, elsewhere.host, elsewhere.remote) == ("0.0.0.0", "docker", True)
