@@ -55,7 +55,7 @@ def test_the_figures_file_keeps_the_sections_not_measured_again(tmp_path):
 def test_the_grading_runs_durations_come_from_the_junit_xml(tmp_path):
     xml = tmp_path / "junit.xml"
     xml.write_text(
-        "<testsuites><testsuite><testcase classname='t' name='test_a@homework-built'>"
+        "<testsuites><testsuite time='423.2'><testcase classname='t' name='test_a@homework-built'>"
         "<properties><property name='read_only_run_seconds' value='8.9'/>"
         "<property name='verdict' value='PASS'/></properties></testcase>"
         "<testcase classname='t' name='test_b@class'><properties>"
@@ -66,3 +66,4 @@ def test_the_grading_runs_durations_come_from_the_junit_xml(tmp_path):
     assert "| test_a | read_only_run_seconds" in text and "| 8.9 " in text
     assert "read_only_grading_seconds_alice | 5.7" in text and "verdict" not in text
     assert figures.grading_table(tmp_path / "none.xml") == ""
+    assert figures.run_seconds(xml) == 423.2 and figures.run_seconds(tmp_path / "none") is None
