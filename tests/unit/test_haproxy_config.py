@@ -71,13 +71,13 @@ def test_budgets_follow_patronis_timings():
 
     budgets = OutageBudgets(PatroniTimings(ttl=20, loop_wait=2, retry_timeout=5))
     assert budgets.budget("switchover") == budgets.budget("sigterm") == 3.6
-    assert budgets.budget("sigkill") == 21.6
-    figures = {"write_outage_seconds": 22.0}
+    assert budgets.budget("sigkill") == 23.6
+    figures = {"write_outage_seconds": 24.0}
     try:
         budgets.check("sigkill", figures)
     except AssertionError as exc:
-        assert "exceeds its budget 21.6s" in str(exc)
+        assert "exceeds its budget 23.6s" in str(exc)
     else:
         raise AssertionError("an outage over budget passed")
     OutageBudgets(budgets.timings, record_only=True).check("sigkill", figures)
-    assert figures["outage_budget_seconds"] == 21.6
+    assert figures["outage_budget_seconds"] == 23.6
