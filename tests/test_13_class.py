@@ -10,6 +10,9 @@ states, and one roster entry that does not answer, graded side by side by
   restart, and never failed over: 10 and 13 FAIL, the rest PASS;
 - carol's etcd does not answer: NOT GRADED, and the others are graded all the same.
 
+The same sheet must come out of merging the class run's folders as another CI job's
+(``--from``), and ``python -m fixtures.scoring`` must turn bob's steps into exit statuses.
+
 The class sheet must hold exactly these verdicts in its CSV, Markdown and HTML forms,
 and the HTML page, opened in a real headless browser (Chromium), must show the table
 with every verdict linked to the student's own sheet.
@@ -59,12 +62,12 @@ def closed_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def classroom(own_clusters, progress, deadlines):
+def classroom(own_clusters, progress, deadlines, request):
     """alice's and bob's clusters, each brought to its state; removed at the end."""
     try:
         client = docker_client()
     except DockerUnavailable as exc:
-        pytest.fail(f"no Docker daemon: {exc}")
+        stop_run(request.session, f"no Docker daemon: {exc}")
     with ExitStack() as stack:
         stack.callback(client.close)
         alice = stack.enter_context(seed_cluster.homework_cluster(client, deadlines, progress))
@@ -139,6 +142,31 @@ def test_each_graded_student_has_a_sheet_and_gradescope_results(class_run):
         assert (out / student / "results.json").is_file()
     markdown = (out / "class.md").read_text()
     assert "- carol:" in markdown and "is not reachable" in markdown
+
+
+def test_class_runs_of_other_jobs_merge_and_each_step_gives_an_exit_status(class_run, tmp_path):
+    """What a CI job per chunk of a roster leaves merges into the same class sheet
+    (``--from``), and a step's verdict is an exit status for points per command."""
+    sheets = class_run["out"]
+
+    def command(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+
+    merged = command("fixtures.classroom", "--from", str(sheets), "--out", str(tmp_path / "m"))
+    assert merged.returncode == 0, merged.stderr
+    again = read_csv(tmp_path / "m" / "class.csv")
+    assert {s: {k: row[k] for k in STEPS} for s, row in again.items()} == EXPECTED
+    bob = str(sheets / "bob" / "results.json")
+    assert command("fixtures.scoring", bob, "--step", "11").returncode == 0
+    failed = command("fixtures.scoring", bob, "--step", "10")
+    assert failed.returncode == 1 and "FAIL" in failed.stdout, failed.stdout
 
 
 class Page(HTMLParser):

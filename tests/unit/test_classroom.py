@@ -116,23 +116,26 @@ def test_an_unreachable_cluster_is_reported_and_the_others_still_graded(tmp_path
     assert (tmp_path / "dave" / "report.md").exists()
     assert "only reads" in graded[1].problem
     # What each job of a class spread over CI jobs leaves, merged into one sheet.
-    again = classroom.merged([tmp_path])
+    again = classroom.merged([tmp_path], tmp_path)
     assert [(g.student, g.problem) for g in again] == [(g.student, g.problem) for g in graded]
 
 
 def test_a_labelled_run_names_its_student_and_class_runs_merge(tmp_path):
     everything = dict.fromkeys(scoring.DEFAULT_POINTS, "PASS")
-    xml = handed_in(tmp_path, "junit", everything)
+    xml = handed_in(tmp_path, "bob", everything)
     xml.write_text(
         xml.read_text().replace(
             "<properties>", '<properties><property name="student" value="Ann Lee" />'
         )
     )
-    assert classroom.graded_from_junit(xml, "handed in").student == "Ann Lee"
+    # Handed in: filed under the teacher's name for it, whatever the file says of itself.
+    bob = classroom.graded_from_junit(xml, "handed in: bob.xml")
+    assert bob.student == "bob" and "labelled 'Ann Lee'" in bob.source
     for job, name in (("job1", "ann"), ("job2", "ben")):
         folder = tmp_path / job / "class" / name
         folder.mkdir(parents=True)
         (folder / "junit.xml").write_text(handed_in(tmp_path, name, everything).read_text())
+        (folder / "report.md").write_text(f"sheet of {name}")
         classroom.record(classroom.Graded(name, "teacher's run", {}, seconds=9.5), folder)
     out = tmp_path / "merged"
     assert (
@@ -148,7 +151,11 @@ def test_a_labelled_run_names_its_student_and_class_runs_merge(tmp_path):
         == 0
     )
     sheet = (out / "class.md").read_text()
-    assert "| ann | PASS | PASS | PASS | PASS | PASS | PASS | 100 / 100 | teacher's run |" in sheet
+    assert (
+        "| [ann](ann/report.md) | PASS | PASS | PASS | PASS | PASS | PASS | 100 / 100 | "
+        "teacher's run |" in sheet
+    )
+    assert (out / "ann" / "report.md").read_text() == "sheet of ann"  # copied: links hold
     assert "ben" in sheet and "9.5" in (out / "class.csv").read_text()
     # The same student from two jobs is an error, not a silent pick.
     assert (
@@ -173,6 +180,7 @@ def test_a_step_passes_or_not_by_exit_status_for_points_per_command(tmp_path, ca
     results = tmp_path / "results.json"
     scoring.write_gradescope(results, scoring.gradescope(steps, scoring.DEFAULT_POINTS))
     assert scoring.main([str(results), "--step", "10"]) == 0
+    assert scoring.main([str(results), "--step", " 10 "]) == 0
     assert scoring.main([str(results), "--step", "13"]) == 1
     assert "FAIL: pending" in capsys.readouterr().out
     assert scoring.main([str(results), "--step", "99"]) == 2

@@ -66,4 +66,9 @@ def test_the_grading_runs_durations_come_from_the_junit_xml(tmp_path):
     assert "| test_a | read_only_run_seconds" in text and "| 8.9 " in text
     assert "read_only_grading_seconds_alice | 5.7" in text and "verdict" not in text
     assert figures.grading_table(tmp_path / "none.xml") == ""
-    assert figures.run_seconds(xml) == 423.2 and figures.run_seconds(tmp_path / "none") is None
+    # Only the JUnit XML of the run that wrote the figures (it started pytest_seconds before).
+    xml.write_text(xml.read_text().replace("time='423.2'", "timestamp='2026-11-30T10:00:00+00:00'"))
+    run = {"written_at": "2026-11-30T10:07:03+00:00", "pytest_seconds": 423.0}
+    assert figures.of_the_run(xml, run)
+    assert not figures.of_the_run(xml, {**run, "written_at": "2026-11-30T12:00:00+00:00"})
+    assert not figures.of_the_run(tmp_path / "none.xml", run)
