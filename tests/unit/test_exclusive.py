@@ -66,6 +66,17 @@ def test_no_test_starts_while_a_measurement_waits_or_runs(folder):
     ]
 
 
+def test_measurements_overlap_each_other_and_no_test_starts_meanwhile(folder):
+    """A phase of their own: two measurements side by side, a test only after both."""
+    events = run(
+        folder,
+        [("measure", 0, 0.6), ("measure", 0.1, 0.6), ("share", 0.2, 0.1)],
+    )
+    order = [(kind, what) for kind, what, _ in events]
+    assert order[:2] == [("measure", "in"), ("measure", "in")], order
+    assert order[-2:] == [("share", "in"), ("share", "out")], order
+
+
 def test_without_workers_nothing_is_locked(monkeypatch):
     monkeypatch.delenv(exclusive.VARIABLE, raising=False)
     with exclusive.sharing(1) as waited, exclusive.measuring(1) as also:
