@@ -57,7 +57,8 @@ def test_the_grading_runs_durations_come_from_the_junit_xml(tmp_path):
     xml.write_text(
         "<testsuites><testsuite time='423.2'><testcase classname='t' name='test_a@homework-built'>"
         "<properties><property name='read_only_run_seconds' value='8.9'/>"
-        "<property name='verdict' value='PASS'/></properties></testcase>"
+        "<property name='verdict' value='PASS'/>"
+        "<property name='waited_for_the_run_seconds' value='6.0'/></properties></testcase>"
         "<testcase classname='t' name='test_b@class'><properties>"
         "<property name='read_only_grading_seconds_alice' value='5.7'/></properties>"
         "</testcase></testsuite></testsuites>"
@@ -65,6 +66,7 @@ def test_the_grading_runs_durations_come_from_the_junit_xml(tmp_path):
     text = figures.grading_table(xml)
     assert "| test_a | read_only_run_seconds" in text and "| 8.9 " in text
     assert "read_only_grading_seconds_alice | 5.7" in text and "verdict" not in text
+    assert "waited_for" not in text  # a measurement's wait is no grading figure
     assert figures.grading_table(tmp_path / "none.xml") == ""
     # Only the JUnit XML of the run that wrote the figures (it started pytest_seconds before).
     xml.write_text(xml.read_text().replace("time='423.2'", "timestamp='2026-11-30T10:00:00+00:00'"))
