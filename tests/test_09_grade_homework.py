@@ -29,10 +29,8 @@ import re
 
 import pytest
 
-from fixtures.cluster.docker_provider import DockerUnavailable, docker_client
 from fixtures.grading import seed_cluster
 from fixtures.grading.seed_cluster import ALL_PASS, STUDENT_ROWS, assert_verdicts, snapshot
-from fixtures.run.config import stop_run
 
 FAILOVER_MODULES = ("tests/test_03_failover.py", "tests/test_04_switchover.py")
 
@@ -48,17 +46,9 @@ pytestmark = [
 
 # ----------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
-def homework_cluster(own_clusters, progress, request, deadlines):
+def homework_cluster(homework_clusters):
     """Built as the seed builds it, HAProxy running from the start, step 7 done."""
-    try:
-        client = docker_client()
-    except DockerUnavailable as exc:
-        stop_run(request.session, f"no Docker daemon: {exc}")
-    try:
-        with seed_cluster.homework_cluster(client, deadlines, progress) as hw:
-            yield hw
-    finally:
-        client.close()
+    return homework_clusters()
 
 
 @pytest.fixture(scope="module")

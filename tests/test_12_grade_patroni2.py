@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.cluster.docker_provider import DockerUnavailable, docker_client
 from fixtures.grading import seed_cluster
-from fixtures.images import IMAGES, ImageError, ensure_image
-from fixtures.run.config import stop_run
 
 pytestmark = [
     pytest.mark.order(12),
@@ -32,25 +29,11 @@ STATS_URI, STATS_AUTH = "/haproxy_stats", "teacher:not-a-secret"
 
 
 @pytest.fixture(scope="module")
-def older_cluster(own_clusters, progress, request, deadlines):
-    try:
-        client = docker_client()
-        image = ensure_image(client, IMAGES["node-patroni2"], progress=progress)
-    except DockerUnavailable as exc:
-        stop_run(request.session, f"no Docker daemon: {exc}")
-    except ImageError as exc:
-        stop_run(request.session, f"images: {exc}")
-    try:
-        with seed_cluster.homework_cluster(
-            client,
-            deadlines,
-            progress,
-            image=image,
-            haproxy_config=lambda hw: seed_cluster.stats_elsewhere_cfg(hw, STATS_URI, STATS_AUTH),
-        ) as hw:
-            yield hw
-    finally:
-        client.close()
+def older_cluster(homework_clusters):
+    return homework_clusters(
+        "node-patroni2",
+        haproxy_config=lambda hw: seed_cluster.stats_elsewhere_cfg(hw, STATS_URI, STATS_AUTH),
+    )
 
 
 @pytest.fixture(scope="module")

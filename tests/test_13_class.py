@@ -26,7 +26,6 @@ import shutil
 import socket
 import subprocess
 import sys
-from contextlib import ExitStack
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -34,7 +33,6 @@ import pytest
 import yaml
 
 from fixtures import scoring
-from fixtures.cluster.docker_provider import DockerUnavailable, docker_client
 from fixtures.grading import seed_cluster
 from fixtures.grading.child_run import ROOT
 from fixtures.run.config import stop_run
@@ -62,23 +60,16 @@ def closed_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def classroom(own_clusters, progress, deadlines, request):
+def classroom(homework_clusters, progress):
     """alice's and bob's clusters, each brought to its state; removed at the end."""
-    try:
-        client = docker_client()
-    except DockerUnavailable as exc:
-        stop_run(request.session, f"no Docker daemon: {exc}")
-    with ExitStack() as stack:
-        stack.callback(client.close)
-        alice = stack.enter_context(seed_cluster.homework_cluster(client, deadlines, progress))
-        bob = stack.enter_context(seed_cluster.homework_cluster(client, deadlines, progress))
-        progress(f"homework {alice.run_id} (alice): switchover, failover, restart")
-        seed_cluster.complete_the_homework(alice)
-        progress(f"homework {bob.run_id} (bob): switchover, max_connections not restarted")
-        seed_cluster.switchover_over_rest(bob, seed_cluster.a_replica(bob))
-        seed_cluster.edit_max_connections(bob)
-        seed_cluster.wait_routed(bob)
-        yield {"alice": alice, "bob": bob}
+    alice, bob = homework_clusters(), homework_clusters()
+    progress(f"homework {alice.run_id} (alice): switchover, failover, restart")
+    seed_cluster.complete_the_homework(alice)
+    progress(f"homework {bob.run_id} (bob): switchover, max_connections not restarted")
+    seed_cluster.switchover_over_rest(bob, seed_cluster.a_replica(bob))
+    seed_cluster.edit_max_connections(bob)
+    seed_cluster.wait_routed(bob)
+    return {"alice": alice, "bob": bob}
 
 
 @pytest.fixture(scope="module")

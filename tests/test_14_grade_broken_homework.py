@@ -19,10 +19,8 @@ import json
 
 import pytest
 
-from fixtures.cluster.docker_provider import DockerUnavailable, docker_client
 from fixtures.grading import seed_cluster
 from fixtures.grading.seed_cluster import ALL_PASS, assert_verdicts, snapshot, without_counters
-from fixtures.run.config import stop_run
 
 pytestmark = [
     pytest.mark.order(14),
@@ -34,19 +32,12 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def homework_cluster(own_clusters, progress, request, deadlines):
+def homework_cluster(homework_clusters, progress):
     """Built as the seed builds it, every step of the homework done."""
-    try:
-        client = docker_client()
-    except DockerUnavailable as exc:
-        stop_run(request.session, f"no Docker daemon: {exc}")
-    try:
-        with seed_cluster.homework_cluster(client, deadlines, progress) as hw:
-            progress(f"homework {hw.run_id}: the student's steps 10, 11 and 13")
-            seed_cluster.complete_the_homework(hw)
-            yield hw
-    finally:
-        client.close()
+    hw = homework_clusters()
+    progress(f"homework {hw.run_id}: the student's steps 10, 11 and 13")
+    seed_cluster.complete_the_homework(hw)
+    return hw
 
 
 @pytest.fixture(scope="module")

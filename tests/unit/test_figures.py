@@ -49,7 +49,7 @@ def test_the_figures_file_keeps_the_sections_not_measured_again(tmp_path):
     text = path.read_text()
     assert text.count("<!-- figures:run -->") == 1 and "| scenario | mode | again |" in text
     assert "| a | b |" in text and "`python -m fixtures.benchmark --repeat 3`" in text
-    assert text.index("Fault scenarios") < text.index("Benchmark")
+    assert text.index("One full run") < text.index("Benchmark")
 
 
 def test_the_grading_runs_durations_come_from_the_junit_xml(tmp_path):
