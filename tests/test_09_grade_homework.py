@@ -175,7 +175,7 @@ def test_read_only_grading_passes_every_homework_step(read_only_run, record_prop
     """Complete: every homework step PASS, nothing failed."""
     run = read_only_run
     evidence("grading sheet (read-only run)", run["report"][:6000])
-    record_property("read_only_run_seconds", run["seconds"])
+    record_property("grading_seconds_read_only", run["seconds"])
     assert run["tests"], f"the grading run produced no report:\n{run['output']}"
     failed = sorted(t for t, r in run["tests"].items() if r["outcome"] == "failed")
     assert not failed, f"failed when grading read-only: {failed}\n{run['output']}"

@@ -123,7 +123,7 @@ def test_the_class_sheet_holds_every_students_exact_verdicts(class_run, record_p
     assert "is not reachable" in table["carol"]["problem"]
     for student in ("alice", "bob"):
         seconds = float(table[student]["seconds"])
-        record_property(f"read_only_grading_seconds_{student}", seconds)
+        record_property(f"grading_seconds_class_{student}", seconds)
 
 
 def test_each_graded_student_has_a_sheet_and_gradescope_results(class_run):

@@ -106,7 +106,7 @@ def test_haproxy_reaching_no_leader_fails_step_12_and_grades_the_rest(
     misaddressed, record_property
 ):
     _, no_leader = misaddressed
-    record_property("no_leader_run_seconds", no_leader["seconds"])
+    record_property("grading_seconds_no_leader", no_leader["seconds"])
     assert_verdicts(no_leader, {**ALL_PASS, "12": "FAIL"})
 
 
@@ -114,7 +114,7 @@ def test_grading_with_changes_passes_every_homework_test(acting_run, record_prop
     """--allow-changes: every test of the homework modules runs and passes."""
     run = acting_run
     evidence("grading sheet (--allow-changes run)", run["report"][:6000])
-    record_property("allow_changes_run_seconds", run["seconds"])
+    record_property("grading_seconds_allow_changes", run["seconds"])
     assert run["tests"], f"the grading run produced no report:\n{run['output']}"
     not_passed = {t: r["outcome"] for t, r in run["tests"].items() if r["outcome"] != "passed"}
     assert not not_passed, f"{not_passed}\n{run['output']}"
@@ -140,7 +140,7 @@ def test_grading_with_changes_leaves_the_cluster_as_found(as_found, acting_run):
 def test_a_stopped_replica_gets_a_full_sheet(replica_stopped, record_property):
     """Not refused: the steps that need every member FAIL, the others are graded."""
     run = replica_stopped
-    record_property("replica_stopped_run_seconds", run["seconds"])
+    record_property("grading_seconds_replica_stopped", run["seconds"])
     assert run["exit"] != 3, f"the run was refused:\n{run['output']}"
     assert_verdicts(
         run, {"1-6, 9": "FAIL", "7-8": "FAIL", "10": "PASS", "11": "PASS", "13": "UNVERIFIED"}

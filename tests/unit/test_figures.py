@@ -56,16 +56,16 @@ def test_the_grading_runs_durations_come_from_the_junit_xml(tmp_path):
     xml = tmp_path / "junit.xml"
     xml.write_text(
         "<testsuites><testsuite time='423.2'><testcase classname='t' name='test_a@homework-built'>"
-        "<properties><property name='read_only_run_seconds' value='8.9'/>"
+        "<properties><property name='grading_seconds_read_only' value='8.9'/>"
         "<property name='verdict' value='PASS'/>"
         "<property name='waited_for_the_run_seconds' value='6.0'/></properties></testcase>"
         "<testcase classname='t' name='test_b@class'><properties>"
-        "<property name='read_only_grading_seconds_alice' value='5.7'/></properties>"
+        "<property name='grading_seconds_class_alice' value='5.7'/></properties>"
         "</testcase></testsuite></testsuites>"
     )
     text = figures.grading_table(xml)
-    assert "| test_a | read_only_run_seconds" in text and "| 8.9 " in text
-    assert "read_only_grading_seconds_alice | 5.7" in text and "verdict" not in text
+    assert "| test_a | grading_seconds_read_only" in text and "| 8.9 " in text
+    assert "grading_seconds_class_alice | 5.7" in text and "verdict" not in text
     assert "waited_for" not in text  # a measurement's wait is no grading figure
     assert figures.grading_table(tmp_path / "none.xml") == ""
     # Only the JUnit XML of the run that wrote the figures (it started pytest_seconds before).
