@@ -84,3 +84,37 @@ def test_the_readme_tables_are_the_options_table():
             f"the README's {group} options differ from fixtures/run/options.py; "
             f"print them with: python -m fixtures.run.options"
         )
+
+
+def test_a_grading_runs_target_options_read_back_as_the_target(suite):
+    """The one builder of a grading run's options (child runs, the class command's tests)
+    gives what the suite's option parsing reads back."""
+    from fixtures.grading.child_run import Target
+
+    target = Target(
+        scope="dummy",
+        etcd="127.0.0.1:1",
+        haproxy_host="127.0.0.1",
+        haproxy_ports=(2, 3, 4),
+        patronictl="docker exec node-a patronictl",
+        members={"a": ("http://127.0.0.1:5", "127.0.0.1:6"), "b": ("http://[::1]:7", "[::1]:8")},
+        logs="docker logs {member}",
+    )
+    suite.makepyfile(
+        test_probe="""
+        from fixtures.run.config import target_spec_from
+
+        def test_probe(pytestconfig):
+            spec = target_spec_from(pytestconfig)
+            print("SPEC", spec.scope, spec.etcd, spec.haproxy_host, spec.haproxy_ports,
+                  spec.patronictl, spec.logs, spec.rest, spec.pg)
+        """
+    )
+    result = suite.runpytest("-s", "-p", "no:cacheprovider", *target.args())
+    assert result.ret == 0, result.stdout.str()
+    assert (
+        "SPEC dummy 127.0.0.1:1 127.0.0.1 {'rw': 2, 'ro': 3, 'stats': 4} "
+        "['docker', 'exec', 'node-a', 'patronictl'] docker logs {member} "
+        "{'a': Endpoint(host='127.0.0.1', port=5), 'b': Endpoint(host='::1', port=7)} "
+        "{'a': Endpoint(host='127.0.0.1', port=6), 'b': Endpoint(host='::1', port=8)}"
+    ) in result.stdout.str()
