@@ -2,31 +2,27 @@
 
 import multiprocessing
 import time
+from pathlib import Path
 
 import pytest
 
 from fixtures.run import exclusive
 
 
-def hold(kind: str, seconds: float, folder: str, events) -> None:
-    import os
-
-    os.environ[exclusive.VARIABLE] = folder
+def hold(kind: str, seconds: float, folder: Path, events) -> None:
     section = exclusive.sharing if kind == "share" else exclusive.measuring
-    with section(timeout=30):
+    with section(folder, timeout=30):
         events.put((kind, "in", time.monotonic()))
         time.sleep(seconds)
         events.put((kind, "out", time.monotonic()))
 
 
 @pytest.fixture
-def folder(monkeypatch):
-    made = exclusive.create()
-    yield made
-    exclusive.remove(made)
+def folder(tmp_path):
+    return tmp_path
 
 
-def run(folder: str, plan: list[tuple[str, float, float]]) -> list[tuple[str, str, float]]:
+def run(folder: Path, plan: list[tuple[str, float, float]]) -> list[tuple[str, str, float]]:
     context = multiprocessing.get_context("fork")
     events = context.Queue()
     processes = []
@@ -77,7 +73,12 @@ def test_measurements_overlap_each_other_and_no_test_starts_meanwhile(folder):
     assert order[-2:] == [("share", "in"), ("share", "out")], order
 
 
-def test_without_workers_nothing_is_locked(monkeypatch):
-    monkeypatch.delenv(exclusive.VARIABLE, raising=False)
-    with exclusive.sharing(1) as waited, exclusive.measuring(1) as also:
+def test_without_workers_nothing_is_locked():
+    with exclusive.sharing(None, 1) as waited, exclusive.measuring(None, 1) as also:
         assert (waited, also) == (0.0, 0.0)
+
+
+def test_a_lock_folder_gone_stops_the_test_instead_of_running_it_unlocked(tmp_path):
+    with pytest.raises(exclusive.NotExclusive, match="is gone"):
+        with exclusive.sharing(tmp_path / "removed", 1):
+            pass

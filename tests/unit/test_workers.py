@@ -119,3 +119,29 @@ def test_a_worker_that_cannot_go_on_stops_the_run_with_its_message_and_status_3(
     assert result.ret == 3, result.stdout.str()
     assert "[pgha] no Docker daemon: nothing answers" in result.stdout.str()
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_workers_tests_stay_locked_when_a_test_empties_the_environment(suite, tmp_path):
+    """The worker reads its run's lock folder once: a test that changes the environment (an
+    in-process pytest run does) must not let the worker's later tests run beside a fault
+    measurement. Each run of workers has a folder of its own, gone at the end."""
+    seen = tmp_path / "seen"
+    suite.makepyfile(
+        test_x=f"""
+        import os
+        from fixtures.run.config import LOCKS_KEY
+
+        def test_first(pytestconfig):
+            with open({str(seen)!r}, "w") as seen:
+                seen.write(str(pytestconfig.stash[LOCKS_KEY]))
+            os.environ.pop("PGHA_LOCK_DIR", None)
+
+        def test_second(pytestconfig):
+            assert pytestconfig.stash[LOCKS_KEY].is_dir()
+        """
+    )
+    outer = os.environ.get("PGHA_LOCK_DIR")
+    result = suite.runpytest_subprocess("-n", "1", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    folder = seen.read_text()
+    assert folder not in ("None", outer) and not Path(folder).exists()
