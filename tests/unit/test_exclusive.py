@@ -10,6 +10,18 @@ from fixtures.run import exclusive
 
 
 def hold(kind: str, seconds: float, folder: Path, events) -> None:
+    """A test ("share"), a measurement ("measure") or two in a row, one phase ("phase")."""
+    if kind == "phase":
+        for _ in range(2):
+            with exclusive.measuring(folder, timeout=30):
+                events.put((kind, "in", time.monotonic()))
+                time.sleep(seconds)
+                events.put((kind, "out", time.monotonic()))
+            time.sleep(seconds)  # between the two: the next test's setup, say
+        exclusive.end_phase()
+        events.put((kind, "end", time.monotonic()))
+        time.sleep(seconds)  # the process goes on: the gate is open all the same
+        return
     section = exclusive.sharing if kind == "share" else exclusive.measuring
     with section(folder, timeout=30):
         events.put((kind, "in", time.monotonic()))
@@ -71,6 +83,20 @@ def test_measurements_overlap_each_other_and_no_test_starts_meanwhile(folder):
     order = [(kind, what) for kind, what, _ in events]
     assert order[:2] == [("measure", "in"), ("measure", "in")], order
     assert order[-2:] == [("share", "in"), ("share", "out")], order
+
+
+def test_measurements_in_a_row_are_one_phase_no_test_starts_between_them(folder):
+    events = run(folder, [("phase", 0, 0.3), ("share", 0.4, 0.1)])
+    order = [(kind, what) for kind, what, _ in events]
+    assert order == [
+        ("phase", "in"),
+        ("phase", "out"),
+        ("phase", "in"),
+        ("phase", "out"),
+        ("phase", "end"),
+        ("share", "in"),
+        ("share", "out"),
+    ], order
 
 
 def test_without_workers_nothing_is_locked():

@@ -30,3 +30,11 @@ def test_the_homework_modules_are_the_graded_steps():
         "05",
         "06",
     ]
+
+
+def test_every_group_has_its_place_in_the_start_order():
+    groups = {registry.UNIT}
+    for module in registry.MODULES:
+        groups |= {module.group.format(mode=mode) for mode in ("sync", "async")}
+    assert sorted(groups) == sorted(registry.START_ORDER)
+    assert registry.start_rank("elsewhere/test_own.py") == len(registry.START_ORDER)
