@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -145,3 +146,28 @@ def test_a_workers_tests_stay_locked_when_a_test_empties_the_environment(suite, 
     result.assert_outcomes(passed=2)
     folder = seen.read_text()
     assert folder not in ("None", outer) and not Path(folder).exists()
+
+
+def test_workers_take_the_groups_in_the_registrys_start_order(suite, tmp_path):
+    """One worker runs the groups one after another in registry.START_ORDER (faults, the
+    homework, the class, the older homework), not in the order they were collected."""
+    done = tmp_path / "done"
+    body = f"""
+        def test_here(request):
+            with open({str(done)!r}, "a") as file:
+                file.write(request.node.path.name + "\\n")
+        """
+    names = [
+        "test_07_faults.py",
+        "test_01_cluster.py",
+        "test_13_class.py",
+        "test_12_grade_patroni2.py",
+    ]
+    for path in (f"tests/{name}" for name in names):
+        (suite.path / path).parent.mkdir(parents=True, exist_ok=True)
+        (suite.path / path).write_text(textwrap.dedent(body))
+    result = suite.runpytest_subprocess(
+        "-n", "1", "--dist", "loadgroup", "--no-loadscope-reorder", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=4)
+    assert done.read_text().split() == names
