@@ -108,3 +108,15 @@ def test_a_lock_folder_gone_stops_the_test_instead_of_running_it_unlocked(tmp_pa
     with pytest.raises(exclusive.NotExclusive, match="is gone"):
         with exclusive.sharing(tmp_path / "removed", 1):
             pass
+
+
+def test_a_test_in_progress_during_a_measured_section_is_named():
+    spans = {
+        "before": (0.0, 10.0),
+        "during": (12.0, 14.0),
+        "across": (19.0, 25.0),
+        "after": (21.0, 30.0),
+    }
+    found = exclusive.beside_measurements(spans, [("m", 10.0, 20.0)])
+    assert [line.split()[0] for line in found] == ["during", "across"]
+    assert "ran from +2.0s to +4.0s of the 10.0s measurement in m" in found[0]

@@ -171,3 +171,35 @@ def test_workers_take_the_groups_in_the_registrys_start_order(suite, tmp_path):
     )
     result.assert_outcomes(passed=4)
     assert done.read_text().split() == names
+
+
+@pytest.mark.parametrize("beside", [True, False])
+def test_a_test_beside_a_measurement_fails_the_run(suite, beside):
+    """The controller checks the reports afterwards: a test in progress during a measured
+    section (as when a worker's locks fail) fails the run, naming both; none, no failure."""
+    offset = 0.0 if beside else -100.0  # a section long before the other test ran
+    suite.makepyfile(
+        test_measures=f"""
+        import time
+
+        def test_measured(record_property):
+            record_property("measures_budget", "yes")
+            began = time.time() + {offset}
+            time.sleep(1.5)
+            record_property("measured_between", f"{{began:.3f}} {{began + 1.5:.3f}}")
+        """,
+        test_other="""
+        import time
+
+        def test_other():
+            time.sleep(1.5)
+        """,
+    )
+    result = suite.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    if beside:
+        assert result.ret == pytest.ExitCode.TESTS_FAILED
+        result.stdout.fnmatch_lines(
+            ["*tests ran beside a fault measurement:*", "*test_other*measurement in*test_measured*"]
+        )
+    else:
+        assert result.ret == pytest.ExitCode.OK, result.stdout.str()
