@@ -183,7 +183,7 @@ def test_a_test_beside_a_measurement_fails_the_run(suite, beside):
         import time
 
         def test_measured(record_property):
-            record_property("measures_budget", "yes")
+            record_property("measures", "yes")
             began = time.time() + {offset}
             time.sleep(1.5)
             record_property("measured_between", f"{{began:.3f}} {{began + 1.5:.3f}}")
