@@ -155,6 +155,20 @@ def in_recovery_is(faults, member, expected):
     return probe
 
 
+def demoted_inside(faults, member, since):
+    """A probe: Patroni demoted ``member`` (its log since ``since`` says so) and its server
+    accepts no writes (asked inside its container: in recovery, or not answering)."""
+
+    def probe():
+        in_recovery = faults.in_recovery_inside(member)
+        logged = "Demoting self (" in faults.logs_since(member, since)
+        return in_recovery is not False and logged, (
+            f"pg_is_in_recovery() on {member}: {in_recovery}; Patroni logged its demotion: {logged}"
+        )
+
+    return probe
+
+
 def elapsed_since(start):
     return round(time.monotonic() - start, 2)
 
@@ -201,11 +215,16 @@ def test_isolated_leader_demotes_and_no_two_members_accept_writes(
 ):
     """The leader cut off from the network demotes itself; a new leader is elected; no sample
     ever finds two writable members (members asked all at once, rounds at most
-    SAMPLER_MAX_GAP apart); reconnected, the old leader rejoins as a replica."""
+    SAMPLER_MAX_GAP apart); reconnected, the old leader rejoins as a replica.
+
+    Demoted, cut off: Patroni logged its demotion and the server accepts no writes. Its
+    shutdown may still be waiting on the connections to its replicas (up to PostgreSQL's
+    wal_sender_timeout, a minute by default), so it is reconnected then, and the rejoin
+    proves the rest."""
     cluster = healthy_cluster
     old = cluster.leader()
     with UnderLoad(cluster, faults, sample=True) as load:
-        started = time.monotonic()
+        since, started = time.time(), time.monotonic()
         try:
             faults.isolate_member(old)
             new = promoted_elsewhere(cluster, old)
@@ -213,7 +232,7 @@ def test_isolated_leader_demotes_and_no_two_members_accept_writes(
 
             cluster.wait_for(
                 f"isolated {old} to demote itself",
-                in_recovery_is(faults, old, True),
+                demoted_inside(faults, old, since),
                 cluster.deadlines.failover,
             )
             scenario["isolated_leader_demoted_seconds"] = elapsed_since(started)
