@@ -210,6 +210,47 @@ def test_leader_killed_with_sigkill_is_replaced_and_rejoins(
     budgets.check("sigkill", scenario)
 
 
+# What Patroni logs about failsafe_mode while the DCS is gone (patroni/ha.py).
+FAILSAFE_LOG = ("failsafe", "POST", "DCS is not accessible", "demot")
+
+
+def test_etcd_lost_with_failsafe_mode_the_leader_keeps_writing(
+    healthy_cluster, faults, mode, scenario, measuring
+):
+    """etcd stopped, failsafe_mode on: the leader stays primary and writes are acknowledged
+    over a whole ttl and more, while every member answers its POST /failsafe; the cluster
+    recovers when etcd returns. Patroni gives each answer 2 s (one retry) and demotes the
+    leader when one is late, so the watch runs with nothing else of the run beside it."""
+    cluster = healthy_cluster
+    timings = PatroniTimings.of(cluster)
+    set_failsafe_mode(cluster, True)  # the scenario fixture switches it off again
+    leader = cluster.leader()
+
+    def failsafe_lines() -> str:
+        lines = faults.logs_since(leader, since).splitlines()
+        found = [line for line in lines if any(word in line for word in FAILSAFE_LOG)]
+        return f"--- {leader}'s log on failsafe_mode since etcd stopped\n" + "\n".join(found[-20:])
+
+    with UnderLoad(cluster, faults) as load:
+        with measuring():
+            since, started = time.time(), time.monotonic()
+            faults.stop_dcs()
+            try:
+                holds_for(
+                    f"{leader} staying primary with failsafe_mode on and etcd down",
+                    in_recovery_is(faults, leader, False),
+                    timings.ttl + 2 * timings.loop_wait + 5,
+                    diagnostics=failsafe_lines,
+                )
+                load.writer.wait_for_acknowledged(20, timeout=cluster.deadlines.converge)
+            finally:
+                faults.start_dcs()
+        cluster.wait_healthy()
+        scenario["recovered_seconds"] = elapsed_since(started)
+        scenario.update(load.verdict())
+    check(mode, scenario, cluster, faults)
+
+
 def test_isolated_leader_demotes_and_no_two_members_accept_writes(
     healthy_cluster, faults, mode, scenario
 ):
@@ -278,47 +319,6 @@ def test_etcd_lost_without_failsafe_mode_the_leader_demotes(
             assert not writable, f"writable without a DCS: {writable}"
         finally:
             faults.start_dcs()
-        cluster.wait_healthy()
-        scenario["recovered_seconds"] = elapsed_since(started)
-        scenario.update(load.verdict())
-    check(mode, scenario, cluster, faults)
-
-
-# What Patroni logs about failsafe_mode while the DCS is gone (patroni/ha.py).
-FAILSAFE_LOG = ("failsafe", "POST", "DCS is not accessible", "demot")
-
-
-def test_etcd_lost_with_failsafe_mode_the_leader_keeps_writing(
-    healthy_cluster, faults, mode, scenario, measuring
-):
-    """etcd stopped, failsafe_mode on: the leader stays primary and writes are acknowledged
-    over a whole ttl and more, while every member answers its POST /failsafe; the cluster
-    recovers when etcd returns. Patroni gives each answer 2 s (one retry) and demotes the
-    leader when one is late, so the watch runs with nothing else of the run beside it."""
-    cluster = healthy_cluster
-    timings = PatroniTimings.of(cluster)
-    set_failsafe_mode(cluster, True)  # the scenario fixture switches it off again
-    leader = cluster.leader()
-
-    def failsafe_lines() -> str:
-        lines = faults.logs_since(leader, since).splitlines()
-        found = [line for line in lines if any(word in line for word in FAILSAFE_LOG)]
-        return f"--- {leader}'s log on failsafe_mode since etcd stopped\n" + "\n".join(found[-20:])
-
-    with UnderLoad(cluster, faults) as load:
-        with measuring():
-            since, started = time.time(), time.monotonic()
-            faults.stop_dcs()
-            try:
-                holds_for(
-                    f"{leader} staying primary with failsafe_mode on and etcd down",
-                    in_recovery_is(faults, leader, False),
-                    timings.ttl + 2 * timings.loop_wait + 5,
-                    diagnostics=failsafe_lines,
-                )
-                load.writer.wait_for_acknowledged(20, timeout=cluster.deadlines.converge)
-            finally:
-                faults.start_dcs()
         cluster.wait_healthy()
         scenario["recovered_seconds"] = elapsed_since(started)
         scenario.update(load.verdict())
