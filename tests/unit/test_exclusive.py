@@ -120,3 +120,16 @@ def test_a_test_in_progress_during_a_measured_section_is_named():
     found = exclusive.beside_measurements(spans, [("m", 10.0, 20.0)])
     assert [line.split()[0] for line in found] == ["during", "across"]
     assert "ran from +2.0s to +4.0s of the 10.0s measurement in m" in found[0]
+
+
+def test_a_test_holding_its_workers_lock_still_locks_a_folder_of_its_own(tmp_path):
+    """Nesting is per folder: a unit test run under its worker's shared lock that locks
+    another folder really locks it (and sees that folder gone)."""
+    run_folder, other = tmp_path / "run", tmp_path / "other"
+    run_folder.mkdir()
+    with exclusive.sharing(run_folder, 1):
+        with exclusive.sharing(run_folder, 1) as nested:  # a cluster started inside a test
+            assert nested == 0.0
+        with pytest.raises(exclusive.NotExclusive, match="is gone"):
+            with exclusive.sharing(other, 1):
+                pass
