@@ -69,6 +69,48 @@ def test_a_fail_is_one_line_without_a_traceback(pytester: pytest.Pytester):
     assert "def test_failing" not in result.stdout.str()
 
 
+def test_a_fail_verdict_carries_its_reason_and_other_failures_the_clusters_diagnostics(
+    pytester: pytest.Pytester,
+):
+    """A FAIL verdict grades the student's work: its reason is the evidence, and the
+    cluster's diagnostics (patronictl, logs: costly on every failing step of a grading run)
+    are not collected; a failure of anything else still gets them."""
+    pytester.makeconftest(
+        PLUGINS
+        + """
+import pytest
+from fixtures.cluster.interface import Cluster
+
+Fake = type("Fake", (Cluster,), {name: None for name in Cluster.__abstractmethods__})
+Fake.diagnostics = lambda self, log_lines=30: "DIAGNOSED"
+Fake.redact = lambda self, text: text
+
+@pytest.fixture
+def cluster():
+    return Fake()
+"""
+    )
+    pytester.makepyfile(
+        test_graded="""
+        import pytest
+        from fixtures.grading.verdicts import FAIL, Grade
+
+        pytestmark = pytest.mark.homework("13: configuration change")
+
+        def test_graded(cluster, verdict):
+            verdict(Grade(FAIL, "not restarted"))
+
+        def test_broken(cluster):
+            assert False, "the cluster did not answer"
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=2)
+    out = result.stdout.str()
+    assert out.count("DIAGNOSED") == 1
+    assert out.index("DIAGNOSED") > out.index("the cluster did not answer")
+
+
 def test_a_stale_sheet_is_removed_when_the_run_starts(suite):
     stale = suite.path / "reports" / "report.md"
     stale.parent.mkdir()
