@@ -9,6 +9,7 @@ is skipped before it changes anything. Deadlines derive from the ttl and
 loop_wait the cluster reports.
 """
 
+import contextlib
 import threading
 import time
 from typing import Any
@@ -169,6 +170,24 @@ def demoted_inside(faults, member, since):
     return probe
 
 
+@contextlib.contextmanager
+def etcd_stopped(cluster, faults, scenario, section=contextlib.nullcontext):
+    """etcd stopped under write load for the body (inside ``section``), which gets the load
+    and when etcd stopped (monotonic, wall clock); then etcd started again, the cluster
+    healthy, its recovery time and the writes' verdict recorded."""
+    with UnderLoad(cluster, faults) as load:
+        with section():
+            started, since = time.monotonic(), time.time()
+            faults.stop_dcs()
+            try:
+                yield load, started, since
+            finally:
+                faults.start_dcs()
+        cluster.wait_healthy()
+        scenario["recovered_seconds"] = elapsed_since(started)
+        scenario.update(load.verdict())
+
+
 def elapsed_since(start):
     return round(time.monotonic() - start, 2)
 
@@ -231,23 +250,14 @@ def test_etcd_lost_with_failsafe_mode_the_leader_keeps_writing(
         found = [line for line in lines if any(word in line for word in FAILSAFE_LOG)]
         return f"--- {leader}'s log on failsafe_mode since etcd stopped\n" + "\n".join(found[-20:])
 
-    with UnderLoad(cluster, faults) as load:
-        with measuring():
-            since, started = time.time(), time.monotonic()
-            faults.stop_dcs()
-            try:
-                holds_for(
-                    f"{leader} staying primary with failsafe_mode on and etcd down",
-                    in_recovery_is(faults, leader, False),
-                    timings.ttl + 2 * timings.loop_wait + 5,
-                    diagnostics=failsafe_lines,
-                )
-                load.writer.wait_for_acknowledged(20, timeout=cluster.deadlines.converge)
-            finally:
-                faults.start_dcs()
-        cluster.wait_healthy()
-        scenario["recovered_seconds"] = elapsed_since(started)
-        scenario.update(load.verdict())
+    with etcd_stopped(cluster, faults, scenario, measuring) as (load, _, since):
+        holds_for(
+            f"{leader} staying primary with failsafe_mode on and etcd down",
+            in_recovery_is(faults, leader, False),
+            timings.ttl + 2 * timings.loop_wait + 5,
+            diagnostics=failsafe_lines,
+        )
+        load.writer.wait_for_acknowledged(20, timeout=cluster.deadlines.converge)
     check(mode, scenario, cluster, faults)
 
 
@@ -305,23 +315,15 @@ def test_etcd_lost_without_failsafe_mode_the_leader_demotes(
     accepts writes; the cluster recovers when etcd returns."""
     cluster = healthy_cluster
     leader = cluster.leader()
-    with UnderLoad(cluster, faults) as load:
-        started = time.monotonic()
-        faults.stop_dcs()
-        try:
-            cluster.wait_for(
-                f"{leader} to demote without etcd",
-                in_recovery_is(faults, leader, True),
-                cluster.deadlines.failover,
-            )
-            scenario["leader_demoted_seconds"] = elapsed_since(started)
-            writable = [m for m in cluster.member_names() if faults.in_recovery_inside(m) is False]
-            assert not writable, f"writable without a DCS: {writable}"
-        finally:
-            faults.start_dcs()
-        cluster.wait_healthy()
-        scenario["recovered_seconds"] = elapsed_since(started)
-        scenario.update(load.verdict())
+    with etcd_stopped(cluster, faults, scenario) as (_, started, _):
+        cluster.wait_for(
+            f"{leader} to demote without etcd",
+            in_recovery_is(faults, leader, True),
+            cluster.deadlines.failover,
+        )
+        scenario["leader_demoted_seconds"] = elapsed_since(started)
+        writable = [m for m in cluster.member_names() if faults.in_recovery_inside(m) is False]
+        assert not writable, f"writable without a DCS: {writable}"
     check(mode, scenario, cluster, faults)
 
 
