@@ -13,7 +13,7 @@ import time
 import psycopg.errors
 import pytest
 
-from fixtures.cluster.interface import Unsupported
+from fixtures.cluster.interface import RUNNING_STATES, Unsupported
 from fixtures.grading import student_work, verdicts
 
 pytestmark = [
@@ -171,7 +171,7 @@ def test_step10_a_manual_failover_is_in_the_history_and_every_member_followed(
         timelines = {
             m["name"]: m.get("timeline")
             for m in cluster.members()
-            if m.get("state") in ("running", "streaming")
+            if m.get("state") in RUNNING_STATES
         }
         last = max(p.timeline for p in found.promotions)
         current = set(timelines.values())

@@ -15,6 +15,7 @@ import psycopg
 import psycopg.errors
 import pytest
 
+from fixtures.cluster.interface import REPLICA_ROLES, RUNNING_STATES
 from fixtures.grading import verdicts
 from fixtures.run.waiting import WaitTimeout
 
@@ -29,12 +30,19 @@ def routing_problems(cluster, rw, ro):
     """What keeps HAProxy's stats from agreeing with Patroni; empty when they agree.
 
     The read-write section: exactly one server UP, the leader's where addresses show.
-    The read-only one: as many UP as there are replicas, theirs where addresses show.
+    The read-only one: as many UP as there are running replicas, theirs where addresses show.
     Each section lists a server per member.
     """
     sections = cluster.haproxy_sections()
-    leader, replicas = cluster.leader(), set(cluster.replicas())
-    by_host = {m["host"]: m["name"] for m in cluster.members()}
+    members = cluster.members()
+    leader = cluster.leader()
+    # A stopped member's key stays in etcd until its ttl runs out: running replicas only.
+    replicas = {
+        m["name"]
+        for m in members
+        if m["role"] in REPLICA_ROLES and m.get("state") in RUNNING_STATES
+    }
+    by_host = {m["host"]: m["name"] for m in members}
     problems = []
     for name, wanted, what in ((rw, {leader}, "the leader"), (ro, replicas, "the replicas")):
         section = sections.get(name)
@@ -129,15 +137,15 @@ def test_step12_stats_page_shows_the_leader_and_the_replicas_behind_their_ports(
     )
     evidence("HAProxy stats (section: server status)", healthy_cluster.haproxy_status())
     sections = healthy_cluster.haproxy_sections()
-    for name in (routes["rw"], routes["ro"]):
-        unreachable = verdicts.unreachable_servers(sections[name].servers.values())
-        if unreachable:
-            problems.append(
-                f"in section {name} nothing answers the health check of "
-                f"{'; '.join(unreachable)}: fix the server's address or check port in haproxy.cfg"
-            )
-    if problems:
-        verdict(verdicts.Grade(verdicts.FAIL, "; ".join(problems)))
+    unreachable = {
+        name: verdicts.unreachable_servers(sections[name].servers.values())
+        for name in (routes["rw"], routes["ro"])
+    }
+    running = {m["name"] for m in healthy_cluster.members() if m.get("state") in RUNNING_STATES}
+    down = sorted(set(healthy_cluster.member_names()) - running)
+    grade = verdicts.grade_haproxy_routing(problems, unreachable, down)
+    if grade is not None:
+        verdict(grade)
 
 
 @pytest.mark.extra

@@ -122,3 +122,16 @@ def test_no_section_or_several_equally_likely_is_an_error_naming_the_counts():
         section_reached(before, with_sessions(a=0, b=1), 3)
     with pytest.raises(ValueError):
         section_reached(before, with_sessions(a=3, b=3), 3)
+
+
+def test_a_check_in_progress_keeps_its_last_result():
+    """HAProxy marks a check in progress with "* " before the last result's status."""
+    text = (
+        "# pxname,svname,status,check_status,check_code\n"
+        "batman,n1,DOWN,* L4TOUT,\n"
+        "batman,n2,UP,* L7OK,200\n"
+    )
+    servers = parse_sections(text)["batman"].servers
+    assert servers["n1"].check_status == "L4TOUT"
+    assert servers["n2"].check_status == "L7OK"
+    assert parse_sections(text)["batman"].describe().startswith("batman: HTTP health check")

@@ -17,6 +17,7 @@ from fixtures.grading.verdicts import (
     UNVERIFIED,
     Grade,
     classify_promotions,
+    grade_haproxy_routing,
     grade_promotion_kind,
     grade_restart_change,
     parse_member_log,
@@ -226,6 +227,25 @@ def test_a_server_down_because_nothing_answers_is_named():
     found = unreachable_servers(servers)
     assert [line.split(" ")[0] for line in found] == ["wrong-address", "timed-out"]
     assert "10.0.0.9:5432" in found[0]
+
+
+def test_a_server_nothing_answers_fails_unless_a_member_is_down():
+    """Every member running: a wrong address (FAIL). A member down: it and a wrong address
+    look alike (UNVERIFIED, never PASS), unless more servers fail than members are down."""
+    one = {"rw": ["n3 (address not shown: L4TOUT)"], "ro": ["n3 (address not shown: L4TOUT)"]}
+    assert grade_haproxy_routing([], {"rw": [], "ro": []}, []) is None
+    failed = grade_haproxy_routing([], one, [])
+    assert (
+        failed is not None
+        and failed.verdict == FAIL
+        and "fix the server's address" in (failed.reason)
+    )
+    alike = grade_haproxy_routing([], one, ["n3"])
+    assert alike is not None and alike.verdict == UNVERIFIED and "n3 not running" in alike.reason
+    two = {"rw": ["n2 (L4TOUT)", "n3 (L4TOUT)"]}
+    assert grade_haproxy_routing([], two, ["n3"]).verdict == FAIL  # type: ignore[union-attr]
+    routing = grade_haproxy_routing(["rw: 0 server(s) UP"], one, ["n3"])
+    assert routing is not None and routing.verdict == FAIL
 
 
 # ------------------------------------------------------------------ step 8
