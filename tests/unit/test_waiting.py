@@ -30,6 +30,19 @@ def test_timeout_names_the_condition_last_observation_and_diagnostics():
     assert "patronictl list: (table)" in message
 
 
+def test_no_time_at_all_asks_once_and_says_so():
+    calls = []
+
+    def probe():
+        calls.append(1)
+        return False, "one replica"
+
+    with pytest.raises(WaitTimeout) as failure:
+        wait_until("two replicas", probe, timeout=0, interval=0.01)
+    assert calls == [1]
+    assert str(failure.value).startswith("not so when asked (asked once): two replicas")
+
+
 def test_a_probe_that_raises_counts_as_not_yet_and_is_reported():
     def probe():
         raise ConnectionRefusedError("port 8008")
