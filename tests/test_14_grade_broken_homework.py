@@ -57,26 +57,31 @@ def as_found(homework_cluster):
 
 
 @pytest.fixture(scope="module")
-def misaddressed(homework_cluster, runs, as_found):
-    """HAProxies with typos in the read-write section: two lines, then every line."""
+def two_wrong(homework_cluster, runs, as_found):
+    """An HAProxy with two server lines of the read-write section at a wrong address."""
     hw = homework_cluster
     leader = hw.wait_settled()
-    two_wrong = hw.start_haproxy(seed_cluster.misaddressed_cfg(hw, 5000, {leader}), "haproxy-typo")
-    no_leader = hw.start_haproxy(seed_cluster.misaddressed_cfg(hw, 5000, set()), "haproxy-none")
-    seed_cluster.wait_stats_settled(hw, two_wrong)
-    seed_cluster.wait_stats_settled(hw, no_leader)
-    return (
-        runs(
-            "two read-write server lines at a wrong address",
-            modules=["tests/test_06_haproxy.py"],
-            haproxy=two_wrong,
-        ),
-        runs("HAProxy reaching no leader", haproxy=no_leader),
+    haproxy = hw.start_haproxy(seed_cluster.misaddressed_cfg(hw, 5000, {leader}), "haproxy-typo")
+    seed_cluster.wait_stats_settled(hw, haproxy)
+    return runs(
+        "two read-write server lines at a wrong address",
+        modules=["tests/test_06_haproxy.py"],
+        haproxy=haproxy,
     )
 
 
 @pytest.fixture(scope="module")
-def acting_run(homework_cluster, runs, as_found, misaddressed):
+def no_leader(homework_cluster, runs, two_wrong):
+    """An HAProxy whose every read-write server line is at a wrong address."""
+    hw = homework_cluster
+    hw.wait_settled()
+    haproxy = hw.start_haproxy(seed_cluster.misaddressed_cfg(hw, 5000, set()), "haproxy-none")
+    seed_cluster.wait_stats_settled(hw, haproxy)
+    return runs("HAProxy reaching no leader", haproxy=haproxy)
+
+
+@pytest.fixture(scope="module")
+def acting_run(homework_cluster, runs, as_found, no_leader):
     run = runs("complete, --allow-changes", "--allow-changes")
     homework_cluster.wait_settled()
     return {**run, "after": snapshot(homework_cluster)}
@@ -95,18 +100,14 @@ def replica_stopped(homework_cluster, runs, acting_run):
 
 
 # -------------------------------------------------------------------------- tests
-def test_haproxy_server_lines_at_a_wrong_address_fail_step_12(misaddressed):
-    two_wrong, no_leader = misaddressed
+def test_haproxy_server_lines_at_a_wrong_address_fail_step_12(two_wrong):
     assert_verdicts(two_wrong, {"12": "FAIL"})
     assert any("nothing answers" in reason for reason in two_wrong["reasons"].values()), two_wrong[
         "reasons"
     ]
 
 
-def test_haproxy_reaching_no_leader_fails_step_12_and_grades_the_rest(
-    misaddressed, record_property
-):
-    _, no_leader = misaddressed
+def test_haproxy_reaching_no_leader_fails_step_12_and_grades_the_rest(no_leader, record_property):
     record_property("grading_seconds_no_leader", no_leader["seconds"])
     assert_verdicts(no_leader, {**ALL_PASS, "12": "FAIL"})
 
