@@ -2,7 +2,12 @@
 
 import pytest
 
-from fixtures.cluster.compat import drop_database, patroni_problem, version_tuple
+from fixtures.cluster.compat import (
+    drop_database,
+    patroni_problem,
+    patronictl_table_rows,
+    version_tuple,
+)
 
 
 @pytest.mark.parametrize(
@@ -53,3 +58,29 @@ def test_drop_database_before_13_terminates_sessions_first():
     assert "WITH (FORCE)" not in " ".join(statements)
     assert "pg_terminate_backend" in statements[0] and "'pgha_suite_1'" in statements[0]
     assert statements[1] == 'DROP DATABASE IF EXISTS "pgha_suite_1"'
+
+
+PATRONICTL_4 = """\
++ Cluster: dummy (7714157239785910303) -+-----------+----+-------------+-----+------------+-----+
+| Member       | Host         | Role    | State     | TL | Receive LSN | Lag | Replay LSN | Lag |
++--------------+--------------+---------+-----------+----+-------------+-----+------------+-----+
+| 379f0510d4df | 192.168.32.3 | Leader  | running   |  1 |             |     |            |     |
+| 44211502000b | 192.168.32.4 | Replica | streaming |  1 |   0/4000060 |   0 |  0/4000060 |   0 |
++--------------+--------------+---------+-----------+----+-------------+-----+------------+-----+
+"""
+PATRONICTL_2 = """\
++ Cluster: batman (7012345678901234567) ---+----+-----------+
+| Member | Host       | Role    | State   | TL | Lag in MB |
++--------+------------+---------+---------+----+-----------+
+| node1  | 10.0.0.2   | Leader  | running |  2 |           |
+| node2  | 10.0.0.3   | Replica | running |  2 |         0 |
++--------+------------+---------+---------+----+-----------+
+"""
+
+
+@pytest.mark.parametrize("table", [PATRONICTL_4, PATRONICTL_2])
+def test_patronictls_table_gives_a_row_per_member(table):
+    rows = patronictl_table_rows(table)
+    assert [(r["Role"], r["TL"]) for r in rows][0][0] == "Leader"
+    assert len(rows) == 2 and all(r["Member"] and r["State"] for r in rows)
+    assert patronictl_table_rows("Error: Can't get cluster") == []
