@@ -26,6 +26,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -61,15 +62,26 @@ def closed_port() -> int:
 
 @pytest.fixture(scope="module")
 def classroom(homework_clusters, progress):
-    """alice's and bob's clusters, each brought to its state; removed at the end."""
-    alice, bob = homework_clusters(), homework_clusters()
-    progress(f"homework {alice.run_id} (alice): switchover, failover, restart")
-    seed_cluster.complete_the_homework(alice)
-    progress(f"homework {bob.run_id} (bob): switchover, max_connections not restarted")
-    seed_cluster.switchover_over_rest(bob, seed_cluster.a_replica(bob))
-    seed_cluster.edit_max_connections(bob)
-    seed_cluster.wait_routed(bob)
-    return {"alice": alice, "bob": bob}
+    """alice's and bob's clusters, each built and brought to its state side by side (as two
+    students work, each waiting on their own Patroni); removed at the end."""
+
+    def alice():
+        hw = homework_clusters()
+        progress(f"homework {hw.run_id} (alice): switchover, failover, restart")
+        seed_cluster.complete_the_homework(hw)
+        return hw
+
+    def bob():
+        hw = homework_clusters()
+        progress(f"homework {hw.run_id} (bob): switchover, max_connections not restarted")
+        seed_cluster.switchover_over_rest(hw, seed_cluster.a_replica(hw))
+        seed_cluster.edit_max_connections(hw)
+        seed_cluster.wait_routed(hw)
+        return hw
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        students = {"alice": pool.submit(alice), "bob": pool.submit(bob)}
+        return {name: built.result() for name, built in students.items()}
 
 
 @pytest.fixture(scope="module")
