@@ -208,25 +208,13 @@ def test_leader_stopped_with_sigterm_hands_over_without_waiting_for_ttl(
 ):
     """SIGTERM to the leader (as `docker stop` sends): the key is released, a replica takes
     over before ttl. Timed from the signal, not from the container's exit."""
-    with measuring():
-        scenario.update(leader_loss_under_load(healthy_cluster, faults, "sigterm"))
+    scenario.update(leader_loss_under_load(healthy_cluster, faults, "sigterm", section=measuring))
     check(mode, scenario, healthy_cluster, faults)
     ttl = PatroniTimings.of(healthy_cluster).ttl
     assert scenario["new_leader_seconds"] < ttl, (
         f"a released key should not wait for ttl ({ttl}s): {scenario}"
     )
     budgets.check("sigterm", scenario)
-
-
-def test_leader_killed_with_sigkill_is_replaced_and_rejoins(
-    healthy_cluster, faults, mode, scenario, budgets, measuring
-):
-    """`docker kill` of the leader: a replica takes over once the key expires; the old node,
-    started again, rejoins as a replica (pg_rewind where its timeline diverged)."""
-    with measuring():
-        scenario.update(leader_loss_under_load(healthy_cluster, faults, "sigkill"))
-    check(mode, scenario, healthy_cluster, faults)
-    budgets.check("sigkill", scenario)
 
 
 # What Patroni logs about failsafe_mode while the DCS is gone (patroni/ha.py).
@@ -259,6 +247,16 @@ def test_etcd_lost_with_failsafe_mode_the_leader_keeps_writing(
         )
         load.writer.wait_for_acknowledged(20, timeout=cluster.deadlines.converge)
     check(mode, scenario, cluster, faults)
+
+
+def test_leader_killed_with_sigkill_is_replaced_and_rejoins(
+    healthy_cluster, faults, mode, scenario, budgets, measuring
+):
+    """`docker kill` of the leader: a replica takes over once the key expires; the old node,
+    started again, rejoins as a replica (pg_rewind where its timeline diverged)."""
+    scenario.update(leader_loss_under_load(healthy_cluster, faults, "sigkill", section=measuring))
+    check(mode, scenario, healthy_cluster, faults)
+    budgets.check("sigkill", scenario)
 
 
 def test_isolated_leader_demotes_and_no_two_members_accept_writes(

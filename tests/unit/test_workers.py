@@ -203,3 +203,54 @@ def test_a_test_beside_a_measurement_fails_the_run(suite, beside):
         )
     else:
         assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+
+
+def test_the_last_measurement_opens_the_gate_as_its_section_ends(suite, tmp_path):
+    """Tests of other groups wait for a measurement, but only for its section: what the
+    last measuring test does after it (a member rejoining) runs while they start again."""
+    times = tmp_path / "times"
+    suite.makepyfile(
+        test_measures=f"""
+        import time
+
+        import pytest
+
+        from fixtures.run.deadlines import Deadlines
+
+        class Cluster:
+            deadlines = Deadlines()
+
+        @pytest.fixture
+        def healthy_cluster():
+            return Cluster()
+
+        def test_measured(measuring):
+            time.sleep(0.5)  # the other group's first test is in progress: it is waited for
+            with measuring():
+                time.sleep(1.0)
+            with open({str(times)!r}, "a") as file:
+                file.write(f"section_end {{time.time()}}\\n")
+            time.sleep(3.0)  # after the section: the old leader rejoining, say
+            with open({str(times)!r}, "a") as file:
+                file.write(f"measured_end {{time.time()}}\\n")
+        """,
+        test_other=f"""
+        import time
+
+        def test_first():
+            time.sleep(1.0)
+
+        def test_second():
+            with open({str(times)!r}, "a") as file:
+                file.write(f"second_start {{time.time()}}\\n")
+        """,
+    )
+    result = suite.runpytest_subprocess(
+        "-n", "2", "--dist", "loadgroup", "--no-loadscope-reorder", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=3)
+    seen = dict(line.split() for line in times.read_text().splitlines())
+    section_end, second, measured_end = (
+        float(seen[k]) for k in ("section_end", "second_start", "measured_end")
+    )
+    assert section_end <= second < measured_end, seen
