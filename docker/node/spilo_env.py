@@ -5,8 +5,8 @@ functions at the top (``build_config`` and its helpers) need nothing but the
 standard library and PyYAML, so the suite's unit tests import them directly.
 ``main`` does the side effects: writes ``/run/postgres.yml``, the certificate
 and the symlinks Spilo users expect, drops to the ``postgres`` user and execs
-Patroni as PID 1 (Patroni then forwards SIGTERM to its daemon, so
-``docker stop`` releases the leader key).
+Patroni, the child of the image's init process (tini forwards ``docker stop``'s
+SIGTERM to it, so the leader key is released).
 """
 
 from __future__ import annotations
