@@ -172,17 +172,22 @@ def demoted_inside(faults, member, since):
 
 @contextlib.contextmanager
 def etcd_stopped(cluster, faults, scenario, section=contextlib.nullcontext):
-    """etcd stopped under write load for the body (inside ``section``), which gets the load
-    and when etcd stopped (monotonic, wall clock); then etcd started again, the cluster
-    healthy, its recovery time and the writes' verdict recorded."""
-    with UnderLoad(cluster, faults) as load:
-        with section():
-            started, since = time.monotonic(), time.time()
-            faults.stop_dcs()
-            try:
-                yield load, started, since
-            finally:
-                faults.start_dcs()
+    """etcd stopped under write load for the body, which gets the load and when etcd
+    stopped (monotonic, wall clock); then etcd started again, the cluster healthy, its
+    recovery time and the writes' verdict recorded. ``section`` (a measured one) runs from
+    before the writer starts until etcd is started again; the outage is taken within it."""
+    with contextlib.ExitStack() as stack:
+        measured = stack.enter_context(contextlib.ExitStack())
+        measured.enter_context(section())
+        load = stack.enter_context(UnderLoad(cluster, faults))
+        started, since = time.monotonic(), time.time()
+        faults.stop_dcs()
+        try:
+            yield load, started, since
+        finally:
+            faults.start_dcs()
+            load.end_of_section()
+            measured.close()
         cluster.wait_healthy()
         scenario["recovered_seconds"] = elapsed_since(started)
         scenario.update(load.verdict())

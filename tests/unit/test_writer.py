@@ -1,10 +1,12 @@
 """The writer's bookkeeping and the checker's verdict, without a database."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import psycopg.errors
+import pytest
 
+from fixtures.faults.scenarios import write_outage
 from fixtures.faults.writer import ACKNOWLEDGED, FAILED, UNKNOWN, classify, longest_gap, tally
 
 
@@ -57,3 +59,15 @@ def test_longest_gap_is_the_outage_and_when_it_began():
     ]
     assert longest_gap(reversed(stamps)) == (3.0, t0 + timedelta(seconds=0.1))
     assert longest_gap([t0]) == (0.0, None)
+
+
+def test_the_outage_is_taken_within_the_measured_section_alone():
+    """Writes after the section (a leader rejoining beside the run's other tests) never make
+    the measured outage longer; ids follow time on the writer's side."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    at = {1: 0.0, 2: 0.1, 3: 2.1, 4: 2.2, 5: 9.0}  # the outage: 2 s; a stall after: 6.8 s
+    rows = [(i, start + timedelta(seconds=s)) for i, s in at.items()]
+    outcomes = dict.fromkeys(at, ACKNOWLEDGED)
+    assert write_outage(rows, outcomes, until_id=4) == pytest.approx(2.0)
+    assert write_outage(rows, outcomes) == pytest.approx(6.8)
+    assert write_outage(rows, {**outcomes, 3: "failed"}, until_id=4) == pytest.approx(2.1)
