@@ -84,3 +84,21 @@ def test_patronictls_table_gives_a_row_per_member(table):
     assert [(r["Role"], r["TL"]) for r in rows][0][0] == "Leader"
     assert len(rows) == 2 and all(r["Member"] and r["State"] for r in rows)
     assert patronictl_table_rows("Error: Can't get cluster") == []
+
+
+PATRONICTL_TAGS = """\
++ Cluster: batman (7012345678901234567) -----+----+-----------------+------------------------+
+| Member | Host  | Role    | State   | TL | Pending restart | Pending restart reason |
++--------+-------+---------+---------+----+-----------------+------------------------+
+| node1  | n1    | Leader  | running |  2 | *               | max_connections: 1->2  |
+|        |       |         |         |    |                 | work_mem: 4MB->8MB     |
+| node2  | n2    | Replica | running |  2 | *               | max_connections: 1->2  |
++--------+-------+---------+---------+----+-----------------+------------------------+
+"""
+
+
+def test_a_cell_of_several_lines_stays_with_its_member():
+    rows = patronictl_table_rows(PATRONICTL_TAGS)
+    assert [r["Member"] for r in rows] == ["node1", "node2"]
+    assert rows[0]["Pending restart reason"] == "max_connections: 1->2\nwork_mem: 4MB->8MB"
+    assert rows[0]["Role"] == "Leader" and rows[1]["Pending restart"] == "*"
