@@ -120,7 +120,14 @@ def after_scenario(cluster, faults, began, timings):
         timeout=cluster.deadlines.healthy,
         logs_since=faults.logs_since,
     )
-    if cluster.rest(cluster.leader(), "/config").json().get("failsafe_mode"):
+    # The leader's REST API answers /config from etcd: just after etcd returns, one request
+    # can outlast its timeout while Patroni's client reconnects (seen in a two-worker run).
+    failsafe = cluster.wait_for(
+        "the leader's /config to answer",
+        lambda: (True, cluster.rest(cluster.leader(), "/config").json().get("failsafe_mode")),
+        timeout=cluster.deadlines.converge,
+    )
+    if failsafe:
         set_failsafe_mode(cluster, False)
     return rebuilt
 
