@@ -183,10 +183,7 @@ def etcd_stopped(cluster, faults, scenario, section=contextlib.nullcontext):
     stopped (monotonic, wall clock); then etcd started again, the cluster healthy, its
     recovery time and the writes' verdict recorded. ``section`` (a measured one) runs from
     before the writer starts until etcd is started again; the outage is taken within it."""
-    with contextlib.ExitStack() as stack:
-        measured = stack.enter_context(contextlib.ExitStack())
-        measured.enter_context(section())
-        load = stack.enter_context(UnderLoad(cluster, faults))
+    with UnderLoad(cluster, faults, section=section) as load:
         started, since = time.monotonic(), time.time()
         faults.stop_dcs()
         try:
@@ -194,7 +191,6 @@ def etcd_stopped(cluster, faults, scenario, section=contextlib.nullcontext):
         finally:
             faults.start_dcs()
             load.end_of_section()
-            measured.close()
         cluster.wait_healthy()
         scenario["recovered_seconds"] = elapsed_since(started)
         scenario.update(load.verdict())
