@@ -185,3 +185,14 @@ def test_a_step_passes_or_not_by_exit_status_for_points_per_command(tmp_path, ca
     assert "FAIL: pending" in capsys.readouterr().out
     assert scoring.main([str(results), "--step", "99"]) == 2
     assert scoring.main([str(tmp_path / "none.json"), "--step", "10"]) == 2
+
+
+def test_a_points_file_names_steps_as_the_sheet_does_spaces_or_not(tmp_path):
+    points = tmp_path / "points.yml"
+    points.write_text('"1-6,9": 25\n"10": 30\n')
+    loaded = scoring.load_points(points)
+    assert loaded["1-6, 9"] == 25 and loaded["10"] == 30
+    assert set(loaded) == set(scoring.DEFAULT_POINTS)
+    points.write_text('"14": 10\n')
+    with pytest.raises(scoring.PointsError, match="no homework step '14'"):
+        scoring.load_points(points)

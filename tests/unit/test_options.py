@@ -118,3 +118,21 @@ def test_a_grading_runs_target_options_read_back_as_the_target(suite):
         "{'a': Endpoint(host='127.0.0.1', port=5), 'b': Endpoint(host='::1', port=7)} "
         "{'a': Endpoint(host='127.0.0.1', port=6), 'b': Endpoint(host='::1', port=8)}"
     ) in result.stdout.str()
+
+
+def test_a_switch_variable_takes_the_usual_words_and_refuses_others(suite, monkeypatch):
+    monkeypatch.setenv("PGHA_ALLOW_CHANGES", "true")
+    result = suite.runpytest("-s", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["*VALUE 1.0 True *"])
+    monkeypatch.setenv("PGHA_ALLOW_CHANGES", "off")
+    result = suite.runpytest("-s", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["*VALUE 1.0 False *"])
+    monkeypatch.setenv("PGHA_ALLOW_CHANGES", "sure")
+    result = suite.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*PGHA_ALLOW_CHANGES='sure': expected 1 or 0*"])
+
+
+def test_a_repeated_option_shows_what_it_takes(suite):
+    result = suite.runpytest("--help")
+    result.stdout.fnmatch_lines(["*--target-member=NAME=URL*", "*--target-pg=NAME=HOST:PORT*"])
