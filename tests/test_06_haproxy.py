@@ -10,6 +10,7 @@ allowed on a cluster someone else built.
 """
 
 import time
+from typing import Any
 
 import psycopg
 import psycopg.errors
@@ -18,7 +19,11 @@ import requests
 
 from fixtures.cluster.interface import REPLICA_ROLES, RUNNING_STATES
 from fixtures.grading import verdicts
-from fixtures.run.waiting import WaitTimeout
+from fixtures.run.waiting import WaitTimeout, wait_until
+
+# How often the ports are tried while HAProxy follows a switchover: as often as HAProxy
+# checks a DOWN server in the suite's configuration (downinter 200ms).
+HAPROXY_PROBE_INTERVAL = 0.2
 
 pytestmark = [
     pytest.mark.order(6),
@@ -231,45 +236,50 @@ def test_step12_read_write_port_follows_a_switchover(healthy_cluster, routes, re
     response = cluster.switchover(old, new)
     assert response.status_code == 200, response.text
     started = time.monotonic()
-    followed_after, violations, landed_on_demoted, unchecked = None, [], 0, False
-    for _ in range(
-        int(cluster.deadlines.haproxy / 0.2)
-    ):  # bounded: at most cluster.deadlines.haproxy seconds
-        if time.monotonic() - started > cluster.deadlines.haproxy:
-            break
+    seen: dict[str, Any] = {"violations": [], "landed_on_demoted": 0, "unchecked": False}
+
+    def reaches_the_new_leader():
         down = marked_down(cluster, routes["rw"])
-        unchecked = unchecked or down is None
+        seen["unchecked"] = seen["unchecked"] or down is None
         try:
             with cluster.connect(via="rw", connect_timeout=2) as conn:
                 member, in_recovery = cluster.served_by(conn)
-        except psycopg.Error:
-            time.sleep(0.2)  # no server behind 5000 for a moment: that is the outage
-            continue
+        except psycopg.Error as exc:  # no server behind 5000 for a moment: that is the outage
+            return False, f"no connection through 5000: {type(exc).__name__}"
         if in_recovery:
-            landed_on_demoted += 1
+            seen["landed_on_demoted"] += 1
             # Down before and after the connection: a server HAProxy routed to although it had
             # marked it down. (Down only before: the new leader, whose REST API says primary a
             # moment before PostgreSQL has left recovery, came UP meanwhile.)
             after = marked_down(cluster, routes["rw"])
             if down is not None and after is not None and member in down and member in after:
-                violations.append(f"{member} in recovery though HAProxy had marked it down")
-        elif member == new:
-            followed_after = time.monotonic() - started
-            break
-        time.sleep(0.2)
+                seen["violations"].append(f"{member} in recovery though HAProxy had marked it down")
+        return member == new, {"member": member, "in_recovery": in_recovery}
+
+    followed_after, timed_out = None, None
+    try:
+        wait_until(
+            f"5000 to reach the new leader {new}",
+            reaches_the_new_leader,
+            timeout=cluster.deadlines.haproxy,
+            interval=HAPROXY_PROBE_INTERVAL,
+            diagnostics=cluster.diagnostics,
+        )
+        followed_after = time.monotonic() - started
+    except WaitTimeout as exc:
+        timed_out = exc
     record_property(
         "haproxy_follow_seconds", round(followed_after, 2) if followed_after is not None else None
     )
-    record_property("rw_connections_reaching_a_node_in_recovery", landed_on_demoted)
-    if unchecked:
+    record_property("rw_connections_reaching_a_node_in_recovery", seen["landed_on_demoted"])
+    if seen["unchecked"]:
         record_property(
             "marked_down_check",
             "not possible: the stats page shows no server addresses (no `stats show-legends`)",
         )
-    assert not violations, violations
-    assert followed_after is not None, (
-        f"5000 did not reach {new} within {cluster.deadlines.haproxy}s\n{cluster.diagnostics()}"
-    )
+    assert not seen["violations"], seen["violations"]
+    if timed_out is not None:
+        raise timed_out
     ro_after = read_only_port_follows(cluster, old, new, started)
     record_property("haproxy_ro_follow_seconds", ro_after)
     cluster.wait_healthy()
@@ -279,31 +289,29 @@ def read_only_port_follows(cluster, old, new, started, rounds=6):
     """After a switchover the read-only port must stop sending clients to the new leader and
     reach the old one, now a replica: the time until ``rounds`` connections in a row reached
     replicas only, the old leader among them (under the cluster's own check settings)."""
-    streak, seen_old = 0, False
-    last: object = None
-    for _ in range(
-        int(cluster.deadlines.haproxy / 0.2)
-    ):  # bounded: at most cluster.deadlines.haproxy seconds
-        if time.monotonic() - started > cluster.deadlines.haproxy:
-            break
+    streak = {"replicas": 0, "old_among_them": False}
+
+    def reaches_replicas_only():
         try:
             with cluster.connect(via="ro", connect_timeout=2) as conn:
                 member, in_recovery = cluster.served_by(conn)
         except psycopg.Error as exc:
-            streak, last = 0, f"no connection: {type(exc).__name__}"
-            time.sleep(0.2)
-            continue
-        last = (member, in_recovery)
+            streak.update(replicas=0, old_among_them=False)
+            return False, f"no connection through 5001: {type(exc).__name__}"
         if not in_recovery or member == new:
-            streak, seen_old = 0, False  # still sent to the new leader
+            streak.update(replicas=0, old_among_them=False)  # still sent to the new leader
         else:
-            streak += 1
-            seen_old = seen_old or member == old
-            if streak >= rounds and seen_old:
-                return round(time.monotonic() - started, 2)
-        time.sleep(0.2)
-    raise AssertionError(
-        f"5001 did not reach only replicas, {old} among them, within "
-        f"{cluster.deadlines.haproxy}s of the switchover to {new}; last: {last}\n"
-        f"{cluster.diagnostics()}"
+            streak["replicas"] += 1
+            streak["old_among_them"] = streak["old_among_them"] or member == old
+        done = streak["replicas"] >= rounds and streak["old_among_them"]
+        return done, {"member": member, "in_recovery": in_recovery, **streak}
+
+    wait_until(
+        f"5001 to reach only replicas, {old} among them ({rounds} connections in a row), "
+        f"after the switchover to {new}",
+        reaches_replicas_only,
+        timeout=max(0.0, cluster.deadlines.haproxy - (time.monotonic() - started)),
+        interval=HAPROXY_PROBE_INTERVAL,
+        diagnostics=cluster.diagnostics,
     )
+    return round(time.monotonic() - started, 2)

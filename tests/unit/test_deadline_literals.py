@@ -47,3 +47,21 @@ def offenders() -> list[str]:
 
 def test_no_wait_has_a_literal_deadline():
     assert offenders() == []
+
+
+def sleeps_in_test_modules() -> list[str]:
+    """A test module waits for the cluster through a named wait (fixtures/run/waiting.py),
+    never by sleeping: a sleep has no condition to report when it was not long enough."""
+    found = []
+    for path in ROOT.glob("tests/test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name == "sleep":
+                    found.append(f"{path.relative_to(ROOT).as_posix()}:{node.lineno}: sleep()")
+    return sorted(found)
+
+
+def test_no_test_module_sleeps_to_wait():
+    assert sleeps_in_test_modules() == []
