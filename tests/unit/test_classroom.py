@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from fixtures import classroom, scoring
+from fixtures.run.deadlines import Deadlines
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="patroni-ha-acceptance">
@@ -196,3 +197,13 @@ def test_a_points_file_names_steps_as_the_sheet_does_spaces_or_not(tmp_path):
     points.write_text('"14": 10\n')
     with pytest.raises(scoring.PointsError, match="no homework step '14'"):
         scoring.load_points(points)
+
+
+def test_a_students_run_is_bounded_by_the_deadline_table_scaled_as_it_scales():
+    assert classroom.student_run_seconds({}) == Deadlines().child_run
+    assert (
+        classroom.student_run_seconds({"PGHA_TIMEOUT_MULTIPLIER": "2"}) == 2 * Deadlines().child_run
+    )
+    assert (
+        classroom.student_run_seconds({"PGHA_TIMEOUT_MULTIPLIER": "slow"}) == Deadlines().child_run
+    )
