@@ -1,5 +1,6 @@
 """Whose run is it: leftovers are removed only when their owner is surely gone."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -57,15 +58,30 @@ def test_runs_of_another_host_or_temp_directory_or_older_labels_are_left_alone()
 
 
 def test_no_proc_is_read(monkeypatch):
+    """Whatever way a path is opened, listed or looked at, none is under /proc."""
     import builtins
+    import io
 
-    real_open = builtins.open
+    def guarded(real):
+        def call(path, *args, **kwargs):
+            assert not str(os.fspath(path) if isinstance(path, os.PathLike) else path).startswith(
+                "/proc"
+            ), path
+            return real(path, *args, **kwargs)
 
-    def guarded(path, *args, **kwargs):
-        assert not str(path).startswith("/proc"), path
-        return real_open(path, *args, **kwargs)
+        return call
 
-    monkeypatch.setattr(builtins, "open", guarded)
+    for module, name in (
+        (builtins, "open"),
+        (io, "open"),
+        (os, "open"),
+        (os, "stat"),
+        (os, "lstat"),
+        (os, "listdir"),
+        (os, "scandir"),
+        (os, "readlink"),
+    ):
+        monkeypatch.setattr(module, name, guarded(getattr(module, name)))
     assert _owner_alive(_owner())
     assert _owner_alive("pgha2:elsewhere:abc")
 

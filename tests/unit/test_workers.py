@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import subprocess
 import sys
 import textwrap
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from fixtures import run
+from fixtures.run import workers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -254,3 +256,16 @@ def test_the_last_measurement_opens_the_gate_as_its_section_ends(suite, tmp_path
         float(seen[k]) for k in ("section_end", "second_start", "measured_end")
     )
     assert section_end <= second < measured_end, seen
+
+
+@pytest.mark.parametrize("proc", [True, False], ids=["with /proc", "without /proc"])
+def test_a_termination_reaches_this_processs_children_with_or_without_proc(proc, tmp_path):
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        tasks = Path("/proc/self/task") if proc else tmp_path / "no-proc"
+        if proc and not tasks.is_dir():
+            pytest.skip("this host has no /proc")
+        assert child.pid in workers.child_pids(tasks)
+    finally:
+        child.kill()
+        child.wait()
