@@ -1,5 +1,7 @@
 """Images are rebuilt only when their inputs change."""
 
+import pytest
+
 from fixtures import images
 
 
@@ -98,3 +100,44 @@ def test_node_wheels_are_for_the_engines_architecture_not_the_hosts():
         assert "s390x" in str(exc)
     else:
         raise AssertionError("an architecture without wheels must be refused")
+
+
+def fake_pip(monkeypatch, published_as_source: set[str], pure: bool = True):
+    """pip as the index would answer: a download for the image fails on the first
+    requirement whose wheel is neither published nor built yet."""
+    built: set[str] = set()
+    calls: list[list[str]] = []
+
+    def run(cmd, **kwargs):
+        calls.append(cmd)
+        verb = cmd[5]
+        if verb == "wheel":
+            if pure:
+                built.add(cmd[-1])
+            return images.subprocess.CompletedProcess(cmd, 0, "")
+        for requirement in sorted(published_as_source - built):
+            said = f"ERROR: No matching distribution found for {requirement}\n"
+            return images.subprocess.CompletedProcess(cmd, 1, said)
+        return images.subprocess.CompletedProcess(cmd, 0, "")
+
+    monkeypatch.setattr(images.subprocess, "run", run)
+    return calls
+
+
+def test_wheels_resolve_for_the_image_and_build_source_only_packages_one_by_one(
+    monkeypatch, tmp_path
+):
+    calls = fake_pip(monkeypatch, {"ydiff<1.5,>=1.2.0", "other==1"})
+    images.build_wheels(tmp_path / "r.txt", tmp_path, lambda line: None, ["manylinux2014_x86_64"])
+    verbs = [cmd[5] for cmd in calls]
+    assert verbs == ["download", "wheel", "download", "wheel", "download"]
+    download = calls[0]
+    assert "--only-binary=:all:" in download and "manylinux2014_x86_64" in download
+    assert [cmd[-1] for cmd in calls if cmd[5] == "wheel"] == ["other==1", "ydiff<1.5,>=1.2.0"]
+    assert all("--no-deps" in cmd for cmd in calls if cmd[5] == "wheel")
+
+
+def test_a_source_only_package_that_is_not_pure_python_is_one_clear_error(monkeypatch, tmp_path):
+    fake_pip(monkeypatch, {"native==1"}, pure=False)
+    with pytest.raises(images.ImageError, match="No matching distribution found for native==1"):
+        images.build_wheels(tmp_path / "r.txt", tmp_path, lambda line: None)
