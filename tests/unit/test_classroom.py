@@ -200,10 +200,11 @@ def test_a_points_file_names_steps_as_the_sheet_does_spaces_or_not(tmp_path):
 
 
 def test_a_students_run_is_bounded_by_the_deadline_table_scaled_as_it_scales():
-    assert classroom.student_run_seconds({}) == Deadlines().child_run
-    assert (
-        classroom.student_run_seconds({"PGHA_TIMEOUT_MULTIPLIER": "2"}) == 2 * Deadlines().child_run
-    )
-    assert (
-        classroom.student_run_seconds({"PGHA_TIMEOUT_MULTIPLIER": "slow"}) == Deadlines().child_run
-    )
+    table = Deadlines().child_run
+    assert classroom.student_run_seconds([], {}) == table
+    assert classroom.student_run_seconds([], {"PGHA_TIMEOUT_MULTIPLIER": "2"}) == 2 * table
+    flag_wins = ["--timeout-multiplier", "3"]
+    assert classroom.student_run_seconds(flag_wins, {"PGHA_TIMEOUT_MULTIPLIER": "2"}) == 3 * table
+    assert classroom.student_run_seconds(["--timeout-multiplier=4"], {}) == 4 * table
+    for refused in ("slow", "0", "-1", "500"):  # the run itself stops at once on these
+        assert classroom.student_run_seconds([], {"PGHA_TIMEOUT_MULTIPLIER": refused}) == table
